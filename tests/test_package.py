@@ -1,0 +1,41 @@
+"""The package's public face: an explicit API, no import-time side effects."""
+import importlib
+import subprocess
+import sys
+
+import labkit
+
+
+def test_every_exported_name_resolves():
+    for name in labkit.__all__:
+        assert getattr(labkit, name) is not None, name
+
+
+def test_all_is_sorted_and_unique():
+    assert labkit.__all__ == sorted(set(labkit.__all__))
+
+
+def test_import_has_no_side_effects():
+    code = (
+        "import sys, labkit; "
+        "heavy = [m for m in ('moto', 'boto3', 'pandas', 'graphviz') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"import labkit loaded {out.stdout.strip()}"
+
+
+def test_cli_lists_commands(capsys):
+    from labkit.cli import main
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in ("validate", "diagrams", "policy"):
+        assert name in out
+
+
+def test_cli_rejects_unknown_command(capsys):
+    from labkit.cli import main
+
+    assert main(["nonsense"]) == 2
+    assert "unknown command 'nonsense'" in capsys.readouterr().err
