@@ -1,0 +1,326 @@
+"""Validate a design file's values and build the :class:`~labkit.design.Design`, or report every problem.
+
+Each rule names the AWS page that defines it:
+
+- OUs nest at most five levels below the root, and at most five SCPs attach to a root, OU
+  or account; SCP and RCP documents are at most 5,120 characters
+  (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html);
+  the same page's limit of five policies applies to RCPs here (AWS-FACTS 1.1: unconfirmed).
+- Two OUs under one parent cannot share a name (``DuplicateOrganizationalUnitException``,
+  https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateOrganizationalUnit.html).
+- An account's email must be unique and 6-64 characters, its name 1-50 characters
+  (``EMAIL_ALREADY_EXISTS``,
+  https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html).
+- A policy type must be enabled before policies of that type attach
+  (``PolicyTypeNotEnabledException``,
+  https://docs.aws.amazon.com/organizations/latest/APIReference/API_AttachPolicy.html).
+- Account names are unique within a design: a lab rule (names are how ``lab.session``
+  finds accounts), not an AWS one.
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from labkit.design import (AWS_MANAGED, OU, Account, Design, DesignError, PolicyRef,
+                           Problem)
+from labkit.design_yaml import Located
+
+__all__ = ["MAX_OU_DEPTH", "MAX_POLICIES_PER_TARGET", "MAX_POLICY_CHARS", "build_design",
+           "library_policies"]
+
+MAX_OU_DEPTH = 5
+MAX_POLICIES_PER_TARGET = 5
+MAX_POLICY_CHARS = 5120
+LIBRARY_DIR = Path(__file__).parent / "data" / "policies"
+_EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")  # CreateAccount Email pattern
+
+TOP_KEYS = {"policy_types", "management", "root", "policies", "description"}
+MANAGEMENT_KEYS = {"name", "purpose", "tags", "policies"}
+ROOT_KEYS = {"policies", "accounts", "ous"}
+OU_KEYS = {"name", "policies", "accounts", "ous"}
+ACCOUNT_KEYS = {"name", "email", "purpose", "tags", "policies"}
+POLICY_KEYS = {"name", "type", "description", "document"}
+
+
+def compact(document) -> str:
+    """The compact JSON text labkit sends to AWS for a policy document."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+@lru_cache(maxsize=1)
+def library_policies() -> dict[str, tuple[PolicyRef | None, str]]:
+    """The policy library, read once: name -> (PolicyRef, "") or (None, problem text)."""
+    out: dict[str, tuple[PolicyRef | None, str]] = {}
+    for path in sorted(LIBRARY_DIR.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            out[path.stem] = (None, f"{path}:{exc.lineno}: malformed policy JSON: {exc.msg}")
+            continue
+        kind = data.get("type") if isinstance(data, dict) else None
+        doc = data.get("document") if isinstance(data, dict) else None
+        if kind not in ("SCP", "RCP") or not isinstance(doc, dict):
+            out[path.stem] = (None, f"{path}:1: library policy needs \"type\" SCP or RCP "
+                                    "and a \"document\" object")
+            continue
+        out[path.stem] = (PolicyRef(name=path.stem, type=kind, source="library",
+                                    description=str(data.get("description", ""))[:512],
+                                    content=compact(doc)), "")
+    return out
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.seen_nodes: dict[int, str] = {}
+
+    def bad(self, where: str, message: str) -> None:
+        self.problems.append(Problem(where=where, message=message))
+
+    def mapping(self, node: Located | None, keys: set[str], what: str) -> dict[str, Located]:
+        if node is None or node.value is None:
+            return {}
+        if not isinstance(node.value, dict):
+            self.bad(node.where, f"{what} must be a mapping")
+            return {}
+        for key, value in node.value.items():
+            if key not in keys:
+                self.bad(value.where, f"unknown key {key!r} in {what} "
+                                      f"(expected one of {', '.join(sorted(keys))})")
+        if node.identity:
+            if node.identity in self.seen_nodes:
+                self.bad(node.where, f"{what} also appears at {self.seen_nodes[node.identity]} "
+                                     "(YAML alias): each OU and account has exactly one place")
+            self.seen_nodes.setdefault(node.identity, node.where)
+        return node.value
+
+    def items(self, node: Located | None, what: str) -> list[Located]:
+        if node is None or node.value is None:
+            return []
+        if not isinstance(node.value, list):
+            self.bad(node.where, f"{what} must be a list")
+            return []
+        return node.value
+
+    def text(self, node: Located | None, what: str, where: str, *, required=True,
+             max_len: int | None = None) -> str | None:
+        if node is None or node.value is None:
+            if required:
+                self.bad(where, f"{what} is required")
+            return None
+        if not isinstance(node.value, str) or not node.value.strip():
+            self.bad(node.where, f"{what} must be a non-empty string, not {node.value!r}")
+            return None
+        if max_len and len(node.value) > max_len:
+            self.bad(node.where, f"{what} {node.value!r} is over {max_len} characters")
+        return node.value
+
+
+def build_design(top: Located, *, name: str = "design") -> Design:
+    """Check every rule on the located values; return the Design or raise DesignError."""
+    c = _Checker()
+    data = c.mapping(top, TOP_KEYS, "the design")
+    types = _policy_types(c, data.get("policy_types"))
+    inline = _inline_policies(c, data.get("policies"))
+    resolve = _resolver(c, inline, types)
+    mgmt = c.mapping(data.get("management"), MANAGEMENT_KEYS, "management")
+    mgmt_where = data["management"].where if "management" in data else top.where
+    management = Account(
+        name=c.text(mgmt.get("name"), "management account name", mgmt_where,
+                    required=False, max_len=50) or "management",
+        purpose=c.text(mgmt.get("purpose"), "purpose", mgmt_where, required=False) or "",
+        tags=_tags(c, mgmt.get("tags")),
+        policies=resolve(mgmt.get("policies"), mgmt_where, "management"))
+    names: dict[str, str] = {management.name: mgmt_where}
+    emails: dict[str, str] = {}
+    root_node = data.get("root")
+    if root_node is None:
+        c.bad(top.where, "the design needs a 'root' mapping")
+    root = _ou(c, root_node, depth=0, resolve=resolve, names=names, emails=emails,
+               where=root_node.where if root_node else top.where)
+    if c.problems:
+        c.problems.sort(key=_order)
+        raise DesignError(c.problems)
+    return Design(policy_types=types, management=management, root=root, name=name)
+
+
+def _order(p: Problem):
+    file, _, line = p.where.rpartition(":")
+    return (file, int(line)) if line.isdigit() else (file, 0)
+
+
+def _policy_types(c: _Checker, node: Located | None) -> tuple[str, ...]:
+    out = []
+    for item in c.items(node, "policy_types"):
+        if item.value not in ("SCP", "RCP"):
+            c.bad(item.where, f"unknown policy type {item.value!r} (expected SCP or RCP)")
+        elif item.value not in out:
+            out.append(item.value)
+    return tuple(sorted(out, key=["SCP", "RCP"].index))
+
+
+def _inline_policies(c: _Checker, node: Located | None) -> dict[str, PolicyRef]:
+    out: dict[str, PolicyRef] = {}
+    for item in c.items(node, "policies"):
+        d = c.mapping(item, POLICY_KEYS, "an inline policy")
+        name = c.text(d.get("name"), "policy name", item.where, max_len=128)
+        kind = d.get("type")
+        if kind is None or kind.value not in ("SCP", "RCP"):
+            c.bad(kind.where if kind else item.where, "inline policy type must be SCP or RCP")
+        desc = c.text(d.get("description"), "description", item.where, required=False,
+                      max_len=512) or ""
+        content = _document(c, d.get("document"), item.where, name)
+        if name in AWS_MANAGED:
+            c.bad(item.where, f"{name!r} is AWS managed; an inline policy cannot take its name")
+        elif name in out:
+            c.bad(item.where, f"inline policy {name!r} is defined twice")
+        elif name and kind and kind.value in ("SCP", "RCP") and content is not None:
+            out[name] = PolicyRef(name=name, type=kind.value, source="inline",
+                                  description=desc, content=content)
+    return out
+
+
+def _plain(node: Located):
+    if isinstance(node.value, dict):
+        return {k: _plain(v) for k, v in node.value.items()}
+    if isinstance(node.value, list):
+        return [_plain(v) for v in node.value]
+    return node.value
+
+
+def _document(c: _Checker, node: Located | None, where: str, name) -> str | None:
+    if node is None:
+        c.bad(where, f"inline policy {name!r} needs a document")
+        return None
+    doc = _plain(node)
+    if isinstance(doc, str):
+        try:
+            doc = json.loads(doc)
+        except json.JSONDecodeError as exc:
+            line = node.where.rpartition(":")[2]
+            at = f" (line {exc.lineno} of the JSON text)" if line.isdigit() else ""
+            c.bad(node.where, f"malformed policy JSON in {name!r}: {exc.msg}{at}")
+            return None
+    if not isinstance(doc, dict) or "Statement" not in doc:
+        c.bad(node.where, f"policy {name!r} must be a JSON object with a Statement")
+        return None
+    content = compact(doc)
+    if len(content) > MAX_POLICY_CHARS:
+        c.bad(node.where, f"policy {name!r} is {len(content)} characters; AWS allows "
+                          f"{MAX_POLICY_CHARS} for SCPs and RCPs")
+    return content
+
+
+def _resolver(c: _Checker, inline: dict[str, PolicyRef], types: tuple[str, ...]):
+    def resolve(node: Located | None, where: str, target: str) -> tuple[PolicyRef, ...]:
+        listed: list[PolicyRef] = []
+        for item in c.items(node, f"policies of {target}"):
+            ref = _lookup(c, item, inline)
+            if ref is None:
+                continue
+            if ref.type not in types:
+                c.bad(item.where, f"{ref.name!r} is an {ref.type}, but policy type {ref.type} "
+                                  "is not enabled (add it to policy_types)")
+            elif ref in listed:
+                c.bad(item.where, f"{ref.name!r} is listed twice on {target}")
+            else:
+                listed.append(ref)
+        scps = [p for p in listed if p.type == "SCP"]
+        if "SCP" in types and not scps:
+            scps = [PolicyRef(name="FullAWSAccess", type="SCP", source="aws-managed")]
+        rcps = [p for p in listed if p.type == "RCP" and p.name != "RCPFullAWSAccess"]
+        if "RCP" in types:
+            rcps.insert(0, PolicyRef(name="RCPFullAWSAccess", type="RCP", source="aws-managed"))
+        for kind, got in (("SCP", scps), ("RCP", rcps)):
+            if len(got) > MAX_POLICIES_PER_TARGET:
+                c.bad(node.where if node else where,
+                      f"{target} has {len(got)} {kind}s attached; AWS allows at most "
+                      f"{MAX_POLICIES_PER_TARGET} per root, OU or account")
+        return tuple(sorted(scps + rcps, key=lambda p: (p.type, p.name)))
+    return resolve
+
+
+def _lookup(c: _Checker, item: Located, inline: dict[str, PolicyRef]) -> PolicyRef | None:
+    name = item.value
+    if not isinstance(name, str):
+        c.bad(item.where, f"a policy is referred to by name, not {name!r}")
+        return None
+    if name in inline:
+        return inline[name]
+    if name in AWS_MANAGED:
+        return PolicyRef(name=name, type=AWS_MANAGED[name], source="aws-managed")
+    ref, problem = library_policies().get(name, (None, ""))
+    if ref is None:
+        c.bad(item.where, problem or f"unknown policy {name!r}: not AWS managed, not inline, "
+                                     f"and no {LIBRARY_DIR.name}/{name}.json in the library")
+    return ref
+
+
+def _tags(c: _Checker, node: Located | None) -> tuple[tuple[str, str], ...]:
+    out = []
+    for key, value in _tag_items(c, node):
+        if key == "labkit:purpose":
+            c.bad(value.where, "the tag labkit:purpose is written from 'purpose'; set that instead")
+        elif not 1 <= len(key) <= 128 or key.startswith("aws:"):
+            c.bad(value.where, f"tag key {key!r} must be 1-128 characters, not starting aws:")
+        elif not isinstance(value.value, str) or len(value.value) > 256:
+            c.bad(value.where, f"tag {key!r} needs a string value of at most 256 characters")
+        else:
+            out.append((key, value.value))
+    return tuple(sorted(out))
+
+
+def _tag_items(c: _Checker, node: Located | None):
+    if node is None or node.value is None:
+        return []
+    if not isinstance(node.value, dict):
+        c.bad(node.where, "tags must be a mapping of key: value")
+        return []
+    return list(node.value.items())
+
+
+def _ou(c: _Checker, node: Located | None, *, depth: int, resolve, names, emails,
+        where: str) -> OU:
+    what = "the root" if depth == 0 else "an OU"
+    d = c.mapping(node, ROOT_KEYS if depth == 0 else OU_KEYS, what)
+    name = "Root" if depth == 0 else (c.text(d.get("name"), "OU name", where, max_len=128) or "?")
+    if depth > MAX_OU_DEPTH:
+        c.bad(where, f"OU {name!r} is {depth} levels below the root; AWS allows at most "
+                     f"{MAX_OU_DEPTH}")
+    children: list[OU] = []
+    for child in c.items(d.get("ous"), f"ous of {name}"):
+        ou = _ou(c, child, depth=depth + 1, resolve=resolve, names=names, emails=emails,
+                 where=child.where)
+        if any(o.name == ou.name for o in children):
+            c.bad(child.where, f"two OUs named {ou.name!r} under {name!r} "
+                               "(DuplicateOrganizationalUnitException)")
+        children.append(ou)
+    accounts = [_account(c, a, resolve, names, emails) for a in
+                c.items(d.get("accounts"), f"accounts of {name}")]
+    return OU(name=name, ous=tuple(sorted(children, key=lambda o: o.name)),
+              accounts=tuple(sorted(accounts, key=lambda a: a.name)),
+              policies=resolve(d.get("policies"), where, f"{what} {name!r}"))
+
+
+def _account(c: _Checker, node: Located, resolve, names, emails) -> Account:
+    d = c.mapping(node, ACCOUNT_KEYS, "an account")
+    name = c.text(d.get("name"), "account name", node.where, max_len=50) or "?"
+    email = c.text(d.get("email"), f"email of account {name!r}", node.where)
+    if name in names:
+        c.bad(node.where, f"duplicate account name {name!r} (first at {names[name]})")
+    names.setdefault(name, node.where)
+    if email:
+        if not (6 <= len(email) <= 64 and _EMAIL.match(email)):
+            c.bad(d["email"].where, f"email {email!r} is not a valid account email (6-64 chars)")
+        key = email.lower()
+        if key in emails:
+            c.bad(d["email"].where, f"duplicate email {email!r} (first at {emails[key]}); "
+                                    "AWS refuses it with EMAIL_ALREADY_EXISTS")
+        emails.setdefault(key, d["email"].where)
+    return Account(name=name, email=email,
+                   purpose=c.text(d.get("purpose"), "purpose", node.where, required=False) or "",
+                   tags=_tags(c, d.get("tags")),
+                   policies=resolve(d.get("policies"), node.where, f"account {name!r}"))
