@@ -1,0 +1,304 @@
+"""Condition operators: a registry of small functions, with IfExists / ForAnyValue /
+ForAllValues applied once, as wrappers.
+
+Introduced in ``notebooks/02-guardrails.ipynb``. The operator families and their rules:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+Set qualifiers for multivalued keys:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+
+- Several values for one key are ORed; several keys, and several operators, are ANDed:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html
+- A key missing from the request makes a condition false, except a negated operator
+  (``StringNotEquals``, ``ArnNotLike``, ``NotIpAddress``, ...), which is then true;
+  ``...IfExists`` is true when the key is missing; ``ForAllValues`` is true and
+  ``ForAnyValue`` false for a missing or empty key. ``Null`` tests presence.
+- Condition key names are case-insensitive; values compare as the operator says.
+- An unknown operator raises :class:`UnknownOperatorError`: it is never ignored.
+
+>>> test = compile_condition("StringNotEqualsIfExists", "aws:PrincipalOrgID", ("o-1",))
+>>> test({}), test({"aws:principalorgid": ("o-1",)}), test({"aws:principalorgid": ("o-2",)})
+(True, False, True)
+"""
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Callable
+
+from .matching import wildcard_regex
+from .variables import has_variables, resolve, template_regex
+
+__all__ = [
+    "Operator",
+    "OPERATORS",
+    "UnknownOperatorError",
+    "split_operator",
+    "compile_condition",
+    "explain_condition",
+]
+
+
+class UnknownOperatorError(ValueError):
+    """A condition operator AWS does not define."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operator:
+    """One base operator: how to prepare a policy value, how to compare a request value.
+
+    ``negated`` operators are true when no request value matches any policy value.
+    """
+
+    name: str
+    family: str
+    prepare: Callable[[str], Any]
+    match: Callable[[str, Any], bool]
+    negated: bool = False
+    like: bool = False  # wildcards in values (variables then stay literal)
+
+
+# ---- the families -------------------------------------------------------------------------
+
+def _eq(value: str, policy: str) -> bool:
+    return value == policy
+
+
+def _eq_ci(value: str, policy: str) -> bool:
+    return value.casefold() == policy
+
+
+def _like_prepare(policy: str):
+    return re.compile(wildcard_regex(policy) + r"\Z", re.DOTALL)
+
+
+def _like(value: str, policy) -> bool:
+    return policy.match(value) is not None
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _numeric(compare: Callable[[float, float], bool]):
+    def match(value: str, policy: float | None) -> bool:
+        number = _number(value)
+        return number is not None and policy is not None and compare(number, policy)
+    return match
+
+
+def _date(text: str) -> float | None:
+    """Seconds since the epoch from ISO 8601 or epoch text (both allowed by AWS)."""
+    text = str(text).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _dated(compare: Callable[[float, float], bool]):
+    def match(value: str, policy: float | None) -> bool:
+        moment = _date(value)
+        return moment is not None and policy is not None and compare(moment, policy)
+    return match
+
+
+def _bool(value: str, policy: str) -> bool:
+    return value.lower() == policy
+
+
+def _binary_prepare(policy: str):
+    try:
+        return base64.b64decode(policy, validate=True)
+    except ValueError:
+        return None
+
+
+def _binary(value: str, policy) -> bool:
+    try:
+        return policy is not None and base64.b64decode(value, validate=True) == policy
+    except ValueError:
+        return False
+
+
+def _ip_prepare(policy: str):
+    try:
+        return ipaddress.ip_network(policy.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _ip(value: str, network) -> bool:
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return False
+    return network is not None and address.version == network.version and address in network
+
+
+def _arn_prepare(policy: str):
+    """Each of the six colon-separated parts is matched on its own, wildcards allowed."""
+    parts = policy.split(":", 5)
+    return tuple(re.compile(wildcard_regex(p) + r"\Z", re.DOTALL) for p in parts)
+
+
+def _arn(value: str, policy) -> bool:
+    parts = value.split(":", 5)
+    return len(parts) == len(policy) and all(p.match(v) for p, v in zip(policy, parts))
+
+
+def _family(family: str, prepare, pairs: dict) -> dict:
+    return {
+        name: Operator(name=name, family=family, prepare=prepare, match=match, negated=negated,
+                       like=prepare in (_like_prepare, _arn_prepare))
+        for name, (match, negated) in pairs.items()
+    }
+
+
+def _ge(a, b): return a >= b  # noqa: E704
+def _gt(a, b): return a > b  # noqa: E704
+def _le(a, b): return a <= b  # noqa: E704
+def _lt(a, b): return a < b  # noqa: E704
+def _same(a, b): return a == b  # noqa: E704
+
+
+OPERATORS: dict[str, Operator] = {
+    **_family("String", str, {"StringEquals": (_eq, False), "StringNotEquals": (_eq, True)}),
+    **_family("String", str.casefold, {"StringEqualsIgnoreCase": (_eq_ci, False),
+                                       "StringNotEqualsIgnoreCase": (_eq_ci, True)}),
+    **_family("String", _like_prepare, {"StringLike": (_like, False), "StringNotLike": (_like, True)}),
+    **_family("Numeric", _number, {
+        "NumericEquals": (_numeric(_same), False), "NumericNotEquals": (_numeric(_same), True),
+        "NumericLessThan": (_numeric(_lt), False), "NumericLessThanEquals": (_numeric(_le), False),
+        "NumericGreaterThan": (_numeric(_gt), False),
+        "NumericGreaterThanEquals": (_numeric(_ge), False)}),
+    **_family("Date", _date, {
+        "DateEquals": (_dated(_same), False), "DateNotEquals": (_dated(_same), True),
+        "DateLessThan": (_dated(_lt), False), "DateLessThanEquals": (_dated(_le), False),
+        "DateGreaterThan": (_dated(_gt), False), "DateGreaterThanEquals": (_dated(_ge), False)}),
+    **_family("Bool", str.lower, {"Bool": (_bool, False)}),
+    **_family("Binary", _binary_prepare, {"BinaryEquals": (_binary, False)}),
+    **_family("IpAddress", _ip_prepare, {"IpAddress": (_ip, False), "NotIpAddress": (_ip, True)}),
+    **_family("Arn", _arn_prepare, {
+        "ArnEquals": (_arn, False), "ArnLike": (_arn, False),
+        "ArnNotEquals": (_arn, True), "ArnNotLike": (_arn, True)}),
+}
+"""Base operators by name. ``Null`` is handled on its own: it tests presence, not values."""
+
+
+def split_operator(operator: str) -> tuple[str | None, str, bool]:
+    """``(qualifier, base, if_exists)`` for an operator name; raises if AWS has no such operator.
+
+    >>> split_operator("ForAllValues:StringLikeIfExists")
+    ('ForAllValues', 'StringLike', True)
+    """
+    qualifier, _, base = operator.rpartition(":")
+    if qualifier not in ("", "ForAnyValue", "ForAllValues"):
+        raise UnknownOperatorError(f"unknown set operator {qualifier!r} in {operator!r}")
+    if_exists = base.endswith("IfExists") and base != "IfExists"
+    if if_exists:
+        base = base[: -len("IfExists")]
+    if base == "Null":
+        if if_exists or qualifier:
+            raise UnknownOperatorError(f"{operator!r}: Null takes no IfExists or set operator")
+    elif base not in OPERATORS:
+        raise UnknownOperatorError(f"unknown condition operator {operator!r}")
+    return (qualifier or None), base, if_exists
+
+
+def _null(key: str, values: tuple[str, ...]) -> Callable[[dict], bool]:
+    expected = {str(v).lower() for v in values}
+    bad = expected - {"true", "false"}
+    if bad:
+        raise ValueError(f"Null condition on {key!r} needs 'true' or 'false', got {sorted(bad)}")
+
+    def test(context: dict) -> bool:
+        absent = not context.get(key)
+        return ("true" if absent else "false") in expected
+    return test
+
+
+@lru_cache(maxsize=16384)
+def compile_condition(operator: str, key: str, values: tuple[str, ...]) -> Callable[[dict], bool]:
+    """A predicate over a request context (lower-cased keys -> tuples of strings).
+
+    >>> any_tag = compile_condition("ForAnyValue:StringEquals", "aws:TagKeys", ("Team", "Cost"))
+    >>> any_tag({"aws:tagkeys": ("Owner", "Team")}), any_tag({})
+    (True, False)
+    """
+    qualifier, base, if_exists = split_operator(operator)
+    key = key.lower()
+    if base == "Null":
+        return _null(key, values)
+    op = OPERATORS[base]
+    dynamic = any(has_variables(v) for v in values)
+    fixed = () if dynamic else tuple(op.prepare(v) for v in values)
+    match, negated = op.match, op.negated
+
+    def policy_values(context: dict):
+        if not dynamic:
+            return fixed
+        out = []
+        for text in values:
+            if op.like and op.prepare is _like_prepare:
+                regex = template_regex(text, context)
+                if regex is not None:
+                    out.append(re.compile(regex + r"\Z", re.DOTALL))
+            else:
+                resolved = resolve(text, context)
+                if resolved is not None:
+                    out.append(op.prepare(resolved))
+        return out
+
+    def test(context: dict) -> bool:
+        request_values = context.get(key)
+        if not request_values:
+            if if_exists or qualifier == "ForAllValues":
+                return True
+            if qualifier == "ForAnyValue":
+                return False
+            return negated
+        wanted = policy_values(context)
+
+        def hit(value: str) -> bool:
+            found = any(match(value, p) for p in wanted)
+            return not found if negated else found
+
+        if qualifier == "ForAllValues":
+            return all(hit(v) for v in request_values)
+        if qualifier == "ForAnyValue":
+            return any(hit(v) for v in request_values)
+        found = any(match(v, p) for v in request_values for p in wanted)
+        return not found if negated else found
+
+    return test
+
+
+def explain_condition(operator: str, key: str, values: tuple[str, ...], context: dict) -> tuple[bool, str]:
+    """Whether one condition holds, and a sentence saying which value decided it.
+
+    >>> explain_condition("StringEquals", "aws:RequestedRegion", ("eu-west-1",),
+    ...                   {"aws:requestedregion": ("ap-south-1",)})
+    (False, "StringEquals aws:RequestedRegion: request has 'ap-south-1', policy wants 'eu-west-1'")
+    """
+    passed = compile_condition(operator, key, tuple(values))(context)
+    present = context.get(key.lower())
+    wanted = ", ".join(repr(v) for v in values)
+    if not present:
+        has = "request has no such key"
+    else:
+        has = "request has " + ", ".join(repr(v) for v in present)
+    return passed, f"{operator} {key}: {has}, policy wants {wanted}"

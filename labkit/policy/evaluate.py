@@ -1,0 +1,194 @@
+"""Would AWS allow this request? One ``evaluate()``, in AWS's order.
+
+Introduced in ``notebooks/02-guardrails.ipynb``. Sources:
+
+- order of evaluation: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
+- within one account: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html
+- across accounts: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+- SCP levels: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
+- RCP levels: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_evaluation.html
+- service-linked roles are not affected by SCPs or RCPs:
+  https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
+- a role's trust policy must allow ``sts:AssumeRole`` itself:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html
+- a KMS key policy must allow before IAM policies count:
+  https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+- ``sts:GetCallerIdentity`` needs no permission and cannot be denied:
+  https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+
+>>> from labkit.policy import parse_policy, PolicySet, Request
+>>> allow_all = parse_policy({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}, kind="scp")
+>>> deny_leave = parse_policy({"Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization",
+...                                            "Resource": "*"}]}, name="deny-leave", kind="scp")
+>>> admin = parse_policy({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}, name="admin")
+>>> request = Request(principal="arn:aws:iam::111111111111:role/Dev", action="organizations:LeaveOrganization")
+>>> decision = evaluate(request, PolicySet(identity=[admin], scps=[[allow_all], [allow_all, deny_leave]]))
+>>> decision.result, decision.blocked_by
+('ExplicitlyDenied', ('scp',))
+"""
+from __future__ import annotations
+
+from .model import Decision, Level, Policy, PolicySet, Request, Statement
+
+__all__ = ["evaluate", "resource_kind", "statement_applies", "scan_policy", "level_allows"]
+
+_TRUST_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
+                  "sts:tagsession", "sts:setsourceidentity", "sts:setcontext")
+_NOT_DENIABLE = frozenset({"sts:getcalleridentity"})
+_BLOCKER = {"identity": "identity", "boundary": "boundary", "scp": "scp", "rcp": "rcp",
+            "resource": "resource", "trust": "trust", "kms": "resource"}
+
+
+def statement_applies(statement: Statement, request: Request) -> str | None:
+    """Does ``statement`` apply to ``request``? None if not, else how it names the principal
+    (``"any"`` for policies without ``Principal``, ``"account"`` or ``"specific"``)."""
+    if not statement.matches_action(request) or not statement.matches_resource(request):
+        return None
+    how = statement.principal_match(request.who)
+    if how is None:
+        return None
+    if statement.conditions and not statement.matches_conditions(request):
+        return None
+    return how
+
+
+def scan_policy(policy: Policy, request: Request) -> tuple[Statement | None, list[tuple[Statement, str]]]:
+    """The first applicable Deny statement (or None) and every applicable Allow with its match."""
+    deny = None
+    allows: list[tuple[Statement, str]] = []
+    for statement in policy.statements:
+        how = statement_applies(statement, request)
+        if how is None:
+            continue
+        if statement.effect == "Deny":
+            if deny is None:
+                deny = statement
+        else:
+            allows.append((statement, how))
+    return deny, allows
+
+
+def level_allows(level: Level, request: Request) -> tuple[Statement | None, Statement | None, Policy | None]:
+    """(deny, allow, policy of the deciding statement) for one organization level."""
+    first_allow = allow_policy = None
+    for policy in level.policies:
+        deny, allows = scan_policy(policy, request)
+        if deny is not None:
+            return deny, None, policy
+        if allows and first_allow is None:
+            first_allow, allow_policy = allows[0][0], policy
+    return None, first_allow, allow_policy
+
+
+def resource_kind(request: Request, policies: PolicySet) -> str:
+    """``trust`` for a role's trust policy, ``kms`` for a key policy, else ``resource``."""
+    if policies.resource_kind:
+        return policies.resource_kind
+    if policies.resource_policy is not None and policies.resource_policy.kind in ("trust", "kms"):
+        return policies.resource_policy.kind
+    if request.action_key.startswith("kms:") and ":key/" in request.resource_key \
+            and request.resource_key.startswith("arn:aws:kms:"):
+        return "kms"  # a key policy governs key resources; kms:ListKeys on "*" has none
+    if request.action_key in _TRUST_ACTIONS and ":role/" in request.resource_key \
+            and request.resource_key.startswith("arn:aws:iam:"):
+        return "trust"
+    return "resource"
+
+
+def evaluate(request: Request, policies: PolicySet) -> Decision:
+    """AWS's decision for ``request`` given ``policies``, in AWS's order:
+
+    1. an explicit Deny in any applicable policy (SCPs, RCPs, resource-based, identity-based,
+       permissions boundary) wins: ``ExplicitlyDenied``;
+    2. RCPs of the **resource's** account, level by level (root, each OU, the account):
+       every level needs an Allow, else ``ImplicitlyDenied``;
+    3. SCPs of the **principal's** account, level by level, likewise (SCPs never grant);
+       ``scps=None`` means none apply: the management account, or no organization;
+       service-linked roles are exempt from both SCPs and RCPs;
+    4. the resource-based policy: a role's trust policy and a KMS key policy must themselves
+       allow; one that names only the account (``arn:aws:iam::ACCOUNT:root``) delegates to
+       the identity policies; within one account another Allow here grants on its own,
+       except that a permissions boundary caps grants to a role (not to a user);
+    5. identity-based policies must allow (the account root user needs none);
+    6. the permissions boundary, when there is one, must allow;
+    7. across accounts both the identity side and the resource policy must allow.
+    """
+    if request.action_key in _NOT_DENIABLE:
+        return Decision(result="Allowed", request=request, policies=policies)
+    who = request.who
+    org_exempt = who.is_service_linked_role
+    scps = None if org_exempt else policies.scps
+    rcps = None if org_exempt else policies.rcps
+    kind = resource_kind(request, policies)
+
+    # 1. explicit deny anywhere
+    denies: list[tuple[str, Policy, Statement]] = []
+    level_results: dict[str, list] = {"rcp": [], "scp": []}
+    for name, levels in (("rcp", rcps), ("scp", scps)):
+        for level in levels or ():
+            deny, allow, policy = level_allows(level, request)
+            if deny is not None:
+                denies.append((name, policy, deny))
+            level_results[name].append((level, allow, policy))
+    scanned = {}
+    for label, policy in _others(policies, kind):
+        deny, allows = scan_policy(policy, request)
+        if deny is not None:
+            denies.append((label, policy, deny))
+        scanned.setdefault(label, []).append(allows)
+    if denies:
+        return _decide("ExplicitlyDenied", request, policies,
+                       [(_BLOCKER[label], p, s) for label, p, s in denies])
+
+    # 2, 3. every RCP level, then every SCP level, must allow
+    for name in ("rcp", "scp"):
+        for level, allow, _policy in level_results[name]:
+            if allow is None:
+                return _decide("ImplicitlyDenied", request, policies, [(name, None, None)], level=level)
+
+    # 4-7. grants
+    identity_ok = who.kind == "root" or any(scanned.get("identity", ()))
+    boundary_ok = policies.boundary is None or bool(scanned["boundary"][0])
+    grants = [how for allows in scanned.get(kind, ()) for _s, how in allows]
+    direct = any(how != "account" for how in grants)
+    same_account = who.account == request.resource_account
+    capped = who.kind == "role" and not boundary_ok  # a boundary caps grants to a role ARN
+    if kind in ("trust", "kms"):
+        if not grants:
+            return _decide("ImplicitlyDenied", request, policies, [(_BLOCKER[kind], None, None)])
+        if same_account and direct and not capped:
+            return _decide("Allowed", request, policies, [])
+    elif same_account:
+        if direct and not capped:
+            return _decide("Allowed", request, policies, [])
+    elif not grants:
+        missing = ["resource"] + ([] if identity_ok else ["identity"]) + ([] if boundary_ok else ["boundary"])
+        return _decide("ImplicitlyDenied", request, policies, [(m, None, None) for m in missing])
+    if not identity_ok:
+        return _decide("ImplicitlyDenied", request, policies, [("identity", None, None)])
+    if not boundary_ok:
+        return _decide("ImplicitlyDenied", request, policies, [("boundary", None, None)])
+    return _decide("Allowed", request, policies, [])
+
+
+def _others(policies: PolicySet, kind: str):
+    if policies.resource_policy is not None:
+        yield kind, policies.resource_policy
+    for policy in policies.identity:
+        yield "identity", policy
+    if policies.boundary is not None:
+        yield "boundary", policies.boundary
+
+
+def _decide(result: str, request: Request, policies: PolicySet, why: list, level: Level | None = None) -> Decision:
+    blocked: list[str] = []
+    deciding = []
+    for blocker, policy, statement in why:
+        if blocker not in blocked:
+            blocked.append(blocker)
+        if statement is not None:
+            deciding.append((policy.name, statement.label))
+        elif level is not None:
+            deciding.append((level.label, "no Allow at this level"))
+    return Decision(result=result, blocked_by=tuple(blocked) if result != "Allowed" else (),
+                    request=request, policies=policies, deciding=tuple(deciding))

@@ -1,0 +1,208 @@
+"""Wildcards and names: how IAM matches ``Action``, ``Resource`` and ``Principal``.
+
+Introduced in ``notebooks/02-guardrails.ipynb``. The rules:
+
+- ``*`` matches any run of characters (slashes and colons included) and ``?`` exactly one;
+  "You can use wildcards (* or ?) in the Resource element" and the action name
+  "is case insensitive":
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+- ARNs: the partition and service parts compare case-insensitively, the rest as written
+  (``../shared/policy-cases/SCHEMA.md``; "ARNs are case sensitive" for the resource part):
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+- ``Principal``: an account ID or ``arn:aws:iam::ACCOUNT:root`` names the account, a role or
+  user ARN names that identity, ``"*"`` names everyone:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+
+>>> match_action = compile_actions(("s3:Get*", "ec2:DescribeInstances"))
+>>> match_action("s3:getobject"), match_action("s3:putobject")
+(True, False)
+>>> compile_resources(("arn:aws:s3:::acme-logs-?",))(normalise_arn("arn:aws:s3:::acme-logs-7"))
+True
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Callable
+
+__all__ = [
+    "wildcard_regex",
+    "compile_wildcards",
+    "compile_actions",
+    "compile_resources",
+    "normalise_arn",
+    "arn_account",
+    "PrincipalInfo",
+    "principal_info",
+    "principal_entry_matches",
+]
+
+_ALWAYS: Callable[[str], bool] = lambda _value: True  # noqa: E731
+_NEVER: Callable[[str], bool] = lambda _value: False  # noqa: E731
+
+
+def wildcard_regex(pattern: str) -> str:
+    """The regular expression (anchored by the caller) for an IAM wildcard pattern.
+
+    >>> wildcard_regex("s3:Get*")
+    's3:Get.*'
+    """
+    out = []
+    for char in pattern:
+        if char == "*":
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        else:
+            out.append(re.escape(char))
+    return "".join(out)
+
+
+@lru_cache(maxsize=65536)
+def _compile_set(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    if not patterns:
+        return _NEVER
+    if "*" in patterns:
+        return _ALWAYS
+    literals = frozenset(p for p in patterns if "*" not in p and "?" not in p)
+    wild = [p for p in patterns if p not in literals]
+    if not wild:
+        return literals.__contains__
+    regex = re.compile("(?:" + "|".join(wildcard_regex(p) for p in wild) + r")\Z", re.DOTALL)
+    fullmatch = regex.match
+    if not literals:
+        return lambda value: fullmatch(value) is not None
+    return lambda value: value in literals or fullmatch(value) is not None
+
+
+def compile_wildcards(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """A fast, cached predicate: does a value match any of ``patterns`` (case-sensitive)?
+
+    >>> compile_wildcards(("a*c", "x"))("abbc")
+    True
+    """
+    return _compile_set(tuple(patterns))
+
+
+def compile_actions(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """Predicate over a **lower-cased** action name; actions match case-insensitively."""
+    return _compile_set(tuple(p.lower() for p in patterns))
+
+
+def normalise_arn(value: str) -> str:
+    """Lower-case the ``arn``, partition and service parts so they compare case-insensitively.
+
+    >>> normalise_arn("ARN:AWS:S3:::Bucket/Key")
+    'arn:aws:s3:::Bucket/Key'
+    """
+    if value[:4].lower() != "arn:":
+        return value
+    parts = value.split(":", 3)
+    if len(parts) < 4:
+        return value.lower()
+    return f"{parts[0].lower()}:{parts[1].lower()}:{parts[2].lower()}:{parts[3]}"
+
+
+def compile_resources(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """Predicate over a resource ARN passed through :func:`normalise_arn`."""
+    return _compile_set(tuple(normalise_arn(p) for p in patterns))
+
+
+def arn_account(arn: str) -> str | None:
+    """The account field of an ARN, or None when it has none (S3 buckets, ``*``).
+
+    >>> arn_account("arn:aws:iam::111111111111:role/Developer"), arn_account("arn:aws:s3:::b")
+    ('111111111111', None)
+    """
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0].lower() != "arn":
+        return None
+    return parts[4] or None
+
+
+class PrincipalInfo:
+    """What a request's principal is, worked out once per request.
+
+    ``kind`` is one of ``role``, ``assumed-role``, ``user``, ``root``, ``service``,
+    ``federated`` or ``other``; ``role_arn`` is the role behind a role or a role session.
+    """
+
+    __slots__ = ("arn", "kind", "account", "role_name", "role_arn", "user_name")
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+        self.kind = "other"
+        self.account = arn_account(arn)
+        self.role_name = self.role_arn = self.user_name = None
+        parts = arn.split(":", 5)
+        if len(parts) == 6 and parts[0] == "arn":
+            resource = parts[5]
+            service = parts[2].lower()
+            if service == "iam" and resource == "root":
+                self.kind = "root"
+            elif service == "iam" and resource.startswith("role/"):
+                self.kind = "role"
+                self.role_name = resource.rsplit("/", 1)[-1]
+                self.role_arn = arn
+            elif service == "iam" and resource.startswith("user/"):
+                self.kind = "user"
+                self.user_name = resource.rsplit("/", 1)[-1]
+            elif service == "sts" and resource.startswith("assumed-role/"):
+                self.kind = "assumed-role"
+                bits = resource.split("/")
+                self.role_name = bits[1] if len(bits) > 1 else None
+                self.role_arn = f"arn:{parts[1]}:iam::{self.account}:role/{self.role_name}"
+            elif service == "iam" and resource.startswith("federated-user/"):
+                self.kind = "federated"
+        elif arn.endswith(".amazonaws.com") or arn.endswith(".amazonaws.com.cn"):
+            self.kind = "service"
+
+    @property
+    def is_service_linked_role(self) -> bool:
+        """Roles under ``/aws-service-role/`` are service-linked: SCPs and RCPs skip them."""
+        return self.kind == "role" and ":role/aws-service-role/" in self.arn
+
+
+@lru_cache(maxsize=4096)
+def principal_info(arn: str) -> PrincipalInfo:
+    """Cached :class:`PrincipalInfo` for a principal ARN (or service name)."""
+    return PrincipalInfo(arn)
+
+
+_ACCOUNT_ID = re.compile(r"\d{12}\Z")
+
+
+def principal_entry_matches(kind: str, value: str, who: PrincipalInfo, *, exact: bool = False) -> str | None:
+    """How one ``Principal`` entry names the request's principal, or None if it does not.
+
+    Returns ``"any"`` (``*``), ``"account"`` (the account ID or ``:root`` ARN, which delegates
+    to the account's own policies) or ``"specific"`` (the identity itself). With
+    ``exact=True`` (used for ``NotPrincipal``) an account entry names only the account's
+    root user, as the NotPrincipal page's examples show:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+
+    >>> who = principal_info("arn:aws:iam::111111111111:role/ops/Developer")
+    >>> principal_entry_matches("AWS", "arn:aws:iam::111111111111:root", who)
+    'account'
+    >>> principal_entry_matches("AWS", "arn:aws:iam::111111111111:role/ops/Developer", who)
+    'specific'
+    """
+    if value == "*" and kind in ("*", "AWS"):
+        return "any"
+    if kind == "AWS":
+        if _ACCOUNT_ID.match(value):
+            value = f"arn:aws:iam::{value}:root"
+        if value == who.arn:
+            return "specific"
+        entry = principal_info(value)
+        if entry.kind == "root" and entry.account == who.account:
+            if exact:
+                return "specific" if who.kind == "root" else None
+            return "account"
+        if entry.kind == "role" and who.kind == "assumed-role" and entry.account == who.account:
+            return "specific" if entry.role_name == who.role_name else None
+        return None
+    if kind in ("Service", "Federated", "CanonicalUser"):
+        return "specific" if value == who.arn else None
+    return None

@@ -1,0 +1,316 @@
+"""The engine's values: policies, statements, requests and decisions.
+
+Introduced in ``notebooks/02-guardrails.ipynb``. Every value is a frozen, keyword-only
+dataclass; string-or-list fields are normalised to tuples once, when parsed. Vocabulary
+(``Allowed`` / ``ExplicitlyDenied`` / ``ImplicitlyDenied``) is AWS's:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
+
+>>> r = Request(principal="arn:aws:iam::111111111111:user/alice", action="S3:GetObject",
+...             resource="arn:aws:s3:::b/k", context={"AWS:SourceIp": "10.0.0.1"})
+>>> r.principal_account, r.resource_account, r.context_values["aws:sourceip"]
+('111111111111', '111111111111', ('10.0.0.1',))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Mapping
+
+from .conditions import compile_condition
+from .matching import (PrincipalInfo, arn_account, compile_actions, compile_resources,
+                       normalise_arn, principal_entry_matches, principal_info)
+from .variables import has_variables, template_regex
+
+__all__ = [
+    "RESULTS", "BLOCKERS", "POLICY_KINDS",
+    "Condition", "Statement", "Policy", "Level", "PolicySet", "Request", "Decision",
+]
+
+RESULTS = ("Allowed", "ExplicitlyDenied", "ImplicitlyDenied")
+BLOCKERS = ("scp", "rcp", "identity", "boundary", "resource", "trust")
+POLICY_KINDS = ("identity", "boundary", "scp", "rcp", "resource", "trust", "kms")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Condition:
+    """One ``operator: {key: values}`` test of a statement's ``Condition`` block."""
+
+    operator: str
+    key: str
+    values: tuple[str, ...]
+    test: Callable[[dict], bool] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "test", compile_condition(self.operator, self.key, self.values))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Statement:
+    """One statement, its string-or-list fields as tuples (None where the field is absent).
+
+    ``principals`` holds ``(type, value)`` pairs, e.g. ``("AWS", "arn:...:root")`` or
+    ``("*", "*")`` for ``"Principal": "*"``.
+    """
+
+    sid: str | None = None
+    effect: str
+    index: int = 0
+    actions: tuple[str, ...] | None = None
+    not_actions: tuple[str, ...] | None = None
+    resources: tuple[str, ...] | None = None
+    not_resources: tuple[str, ...] | None = None
+    principals: tuple[tuple[str, str], ...] | None = None
+    not_principals: tuple[tuple[str, str], ...] | None = None
+    conditions: tuple[Condition, ...] = ()
+    _action: Callable[[str], bool] = field(init=False, repr=False, compare=False)
+    _resource: Callable[[str], bool] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        patterns = self.actions if self.actions is not None else self.not_actions
+        object.__setattr__(self, "_action", compile_actions(patterns or ()))
+        patterns = self.resources if self.resources is not None else self.not_resources
+        dynamic = patterns is not None and any(has_variables(p) for p in patterns)
+        object.__setattr__(self, "_resource",
+                           None if patterns is None or dynamic else compile_resources(patterns))
+
+    @property
+    def label(self) -> str:
+        """``Sid`` if there is one, else the statement's position (1-based)."""
+        return self.sid if self.sid else f"statement {self.index + 1}"
+
+    def matches_action(self, request: "Request") -> bool:
+        hit = self._action(request.action_key)
+        return hit if self.actions is not None else not hit
+
+    def matches_resource(self, request: "Request") -> bool:
+        patterns = self.resources if self.resources is not None else self.not_resources
+        if patterns is None:  # trust and key policies may omit Resource: the policy's own resource
+            return True
+        if self._resource is not None:
+            hit = self._resource(request.resource_key)
+        else:
+            hit = _dynamic_resource_match(patterns, request)
+        return hit if self.resources is not None else not hit
+
+    def principal_match(self, who: PrincipalInfo) -> str | None:
+        """How ``Principal`` names ``who`` ("any", "account", "specific"), or None."""
+        if self.principals is not None:
+            for kind, value in self.principals:
+                how = principal_entry_matches(kind, value, who)
+                if how:
+                    return how
+            return None
+        if self.not_principals is not None:
+            for kind, value in self.not_principals:
+                if principal_entry_matches(kind, value, who, exact=True):
+                    return None
+            return "any"
+        return "any"
+
+    def matches_conditions(self, request: "Request") -> bool:
+        context = request.context_values
+        for condition in self.conditions:
+            if not condition.test(context):
+                return False
+        return True
+
+
+def _dynamic_resource_match(patterns: tuple[str, ...], request: "Request") -> bool:
+    import re
+    for pattern in patterns:
+        regex = template_regex(normalise_arn(pattern), request.context_values)
+        if regex is not None and re.match(regex + r"\Z", request.resource_key, re.DOTALL):
+            return True
+    return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    """A parsed policy document with a name for explanations.
+
+    ``kind`` is one of ``identity``, ``boundary``, ``scp``, ``rcp``, ``resource``, ``trust``, ``kms``.
+    """
+
+    name: str
+    kind: str = "identity"
+    statements: tuple[Statement, ...] = ()
+    version: str | None = "2012-10-17"
+    source_text: str | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in POLICY_KINDS:
+            raise ValueError(f"policy {self.name!r}: kind must be one of {POLICY_KINDS}, got {self.kind!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Level:
+    """The policies attached at one level of an organization path (root, an OU, the account)."""
+
+    label: str
+    policies: tuple[Policy, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "policies", tuple(self.policies))
+
+
+def _levels(value, kind: str) -> tuple[Level, ...] | None:
+    if value is None:
+        return None
+    out = []
+    for position, level in enumerate(value):
+        if not isinstance(level, Level):
+            level = Level(label=_default_level_label(position, len(value)), policies=tuple(level))
+        out.append(level)
+    return tuple(out)
+
+
+def _default_level_label(position: int, count: int) -> str:
+    if position == 0:
+        return "Root"
+    if position == count - 1 and count > 1:
+        return "Account"
+    return f"OU level {position}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicySet:
+    """Every policy AWS weighs for one request.
+
+    ``scps`` / ``rcps`` are lists of :class:`Level` (or lists of policies), root first, the
+    account last; None means none apply (management account, or no organization).
+    ``resource_kind`` says what the resource policy is: ``resource``, ``trust`` (a role's trust
+    policy) or ``kms`` (a key policy); None works it out from the request.
+    """
+
+    identity: tuple[Policy, ...] = ()
+    boundary: Policy | None = None
+    scps: tuple[Level, ...] | None = None
+    rcps: tuple[Level, ...] | None = None
+    resource_policy: Policy | None = None
+    resource_kind: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identity", tuple(self.identity))
+        object.__setattr__(self, "scps", _levels(self.scps, "scp"))
+        object.__setattr__(self, "rcps", _levels(self.rcps, "rcp"))
+        if self.resource_kind not in (None, "resource", "trust", "kms"):
+            raise ValueError(f"resource_kind must be resource, trust or kms, got {self.resource_kind!r}")
+
+
+def _context_values(context: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for key, value in context.items():
+        if isinstance(value, (list, tuple)):
+            out[key.lower()] = tuple(_text(v) for v in value)
+        elif value is not None:
+            out[key.lower()] = (_text(value),)
+    return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    """An authorization request: who, what action, on which resource, with what context.
+
+    ``resource_account`` defaults to the account in the resource ARN, else the principal's.
+    ``aws:PrincipalArn``, ``aws:PrincipalAccount`` (and ``aws:username`` for users) default
+    from ``principal`` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+    """
+
+    principal: str
+    action: str
+    resource: str = "*"
+    resource_account: str | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    action_key: str = field(init=False, repr=False, compare=False)
+    resource_key: str = field(init=False, repr=False, compare=False)
+    who: PrincipalInfo = field(init=False, repr=False, compare=False)
+    context_values: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.action, str) or ":" not in self.action:
+            raise ValueError(f"request action must look like 'service:Action', got {self.action!r}")
+        if not isinstance(self.principal, str) or not self.principal:
+            raise ValueError(f"request principal must be an ARN, got {self.principal!r}")
+        who = principal_info(self.principal)
+        set_ = object.__setattr__
+        set_(self, "who", who)
+        set_(self, "action_key", self.action.lower())
+        set_(self, "resource_key", normalise_arn(self.resource))
+        if self.resource_account is None:
+            set_(self, "resource_account", arn_account(self.resource) or who.account)
+        values = _context_values(self.context)
+        values.setdefault("aws:principalarn", (self.principal,))
+        if who.account:
+            values.setdefault("aws:principalaccount", (who.account,))
+        if who.user_name:
+            values.setdefault("aws:username", (who.user_name,))
+        set_(self, "context_values", values)
+
+    @property
+    def principal_account(self) -> str | None:
+        return self.who.account
+
+    @property
+    def service(self) -> str:
+        return self.action_key.split(":", 1)[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """What AWS would decide, what blocked it, and (computed on demand) why.
+
+    ``result`` is ``Allowed``, ``ExplicitlyDenied`` or ``ImplicitlyDenied``; ``blocked_by``
+    lists policy kinds from ``scp``, ``rcp``, ``identity``, ``boundary``, ``resource``, ``trust``.
+    ``deciding`` names the statements that decided it as ``(policy label, statement label)``.
+    """
+
+    result: str
+    blocked_by: tuple[str, ...] = ()
+    request: Request = field(repr=False)
+    policies: PolicySet = field(repr=False)
+    deciding: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.result not in RESULTS:
+            raise ValueError(f"result must be one of {RESULTS}, got {self.result!r}")
+
+    @property
+    def allowed(self) -> bool:
+        return self.result == "Allowed"
+
+    @cached_property
+    def details(self):
+        """Per policy, the statements that matched or failed and why (see explain.py)."""
+        from .explain import explain_policies
+        return explain_policies(self.request, self.policies)
+
+    @cached_property
+    def scp_levels(self):
+        """Per SCP level: label, ``allows`` / ``denies`` / ``no-allow``, deciding statement."""
+        from .explain import level_outcomes
+        return level_outcomes(self.request, self.policies.scps)
+
+    @cached_property
+    def rcp_levels(self):
+        """Per RCP level, as :attr:`scp_levels`."""
+        from .explain import level_outcomes
+        return level_outcomes(self.request, self.policies.rcps)
+
+    def __str__(self) -> str:
+        from .explain import sentence
+        return sentence(self)
+
+    def to_frame(self):
+        """The explanation as a pandas DataFrame, one row per statement."""
+        from .explain import to_frame
+        return to_frame(self)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+        return f"<p><b>{escape(self.result)}</b>: {escape(str(self))}</p>" + self.to_frame().to_html(index=False)

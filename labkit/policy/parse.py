@@ -1,0 +1,168 @@
+"""Parse a policy document (dict or JSON text) into a frozen :class:`~labkit.policy.model.Policy`.
+
+Introduced in ``notebooks/02-guardrails.ipynb``. Grammar:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
+This module only rejects documents the engine cannot evaluate; ``validate.py`` gives the
+detailed, per-type messages. Parsing is cached: identical documents parse once.
+
+>>> p = parse_policy('{"Statement": [{"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"}]}',
+...                  name="deny-all-but-iam", kind="scp")
+>>> p.statements[0].not_actions
+('iam:*',)
+>>> parse_policy({"Statement": [{"Effect": "allow", "Action": "*", "Resource": "*"}]}, name="bad")
+Traceback (most recent call last):
+...
+labkit.policy.parse.PolicyParseError: policy 'bad', statement 1: Effect must be "Allow" or "Deny", got 'allow'
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from .conditions import UnknownOperatorError, split_operator
+from .model import POLICY_KINDS, Condition, Policy, Statement
+from .variables import VariableError, parse_template
+
+__all__ = ["PolicyParseError", "parse_policy", "policy_from_dict"]
+
+_NEEDS_RESOURCE = ("identity", "boundary", "scp", "rcp")
+
+
+class PolicyParseError(ValueError):
+    """A policy document the engine cannot evaluate; the message says where."""
+
+
+def parse_policy(doc: dict | str, *, name: str | None = None, kind: str = "identity") -> Policy:
+    """Parse ``doc`` (a dict, or JSON text) into a :class:`Policy` named ``name``."""
+    if kind not in POLICY_KINDS:
+        raise ValueError(f"kind must be one of {POLICY_KINDS}, got {kind!r}")
+    if isinstance(doc, str):
+        return _parse_text(doc, name, kind)
+    if not isinstance(doc, dict):
+        raise PolicyParseError(f"policy {name or '(unnamed)'!r}: a policy is a JSON object, got {type(doc).__name__}")
+    try:
+        key = json.dumps(doc, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise PolicyParseError(f"policy {name or '(unnamed)'!r}: not JSON data ({exc})") from None
+    return _parse_cached(key, name, kind, None)
+
+
+@lru_cache(maxsize=8192)
+def _parse_text(text: str, name: str | None, kind: str) -> Policy:
+    return _parse_cached(text, name, kind, text)
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(text: str, name: str | None, kind: str, source: str | None) -> Policy:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyParseError(
+            f"policy {name or '(unnamed)'!r}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    return policy_from_dict(doc, name=name, kind=kind, source_text=source)
+
+
+def policy_from_dict(doc: Any, *, name: str | None, kind: str, source_text: str | None = None) -> Policy:
+    """Build a :class:`Policy` from a decoded document (uncached)."""
+    where = f"policy {name or '(unnamed)'!r}"
+    if not isinstance(doc, dict):
+        raise PolicyParseError(f"{where}: a policy is a JSON object, got {type(doc).__name__}")
+    raw = doc.get("Statement")
+    if raw is None:
+        raise PolicyParseError(f"{where}: missing Statement")
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise PolicyParseError(f"{where}: Statement must be an object or a list, got {type(raw).__name__}")
+    statements = tuple(_statement(item, i, where, kind) for i, item in enumerate(raw))
+    return Policy(name=name or "(unnamed)", kind=kind, statements=statements,
+                  version=doc.get("Version"), source_text=source_text)
+
+
+def _strings(value: Any, field: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise PolicyParseError(f"{where}: {field} must be a string or a list of strings, got {value!r}")
+
+
+def _principals(value: Any, field: str, where: str) -> tuple[tuple[str, str], ...]:
+    if value == "*":
+        return (("*", "*"),)
+    if not isinstance(value, dict):
+        raise PolicyParseError(f'{where}: {field} must be "*" or an object like {{"AWS": [...]}}, got {value!r}')
+    out = []
+    for kind, entries in value.items():
+        if kind not in ("AWS", "Service", "Federated", "CanonicalUser"):
+            raise PolicyParseError(f"{where}: {field} has unknown principal type {kind!r}")
+        out.extend((kind, entry) for entry in _strings(entries, f"{field}.{kind}", where))
+    return tuple(out)
+
+
+def _conditions(value: Any, where: str) -> tuple[Condition, ...]:
+    if not isinstance(value, dict):
+        raise PolicyParseError(f"{where}: Condition must be an object, got {value!r}")
+    out = []
+    for operator, block in value.items():
+        try:
+            split_operator(operator)
+        except UnknownOperatorError as exc:
+            raise PolicyParseError(f"{where}: Condition: {exc}") from None
+        if not isinstance(block, dict):
+            raise PolicyParseError(f"{where}: Condition {operator} must map keys to values, got {block!r}")
+        for key, values in block.items():
+            if not isinstance(values, list):
+                values = [values]
+            texts = []
+            for v in values:
+                if isinstance(v, bool):
+                    texts.append("true" if v else "false")
+                elif isinstance(v, (str, int, float)):
+                    texts.append(str(v))
+                else:
+                    raise PolicyParseError(f"{where}: Condition {operator} {key}: values must be strings, got {v!r}")
+            try:
+                for text in texts:
+                    parse_template(text)
+                out.append(Condition(operator=operator, key=key, values=tuple(texts)))
+            except (VariableError, ValueError) as exc:
+                raise PolicyParseError(f"{where}: Condition {operator} {key}: {exc}") from None
+    return tuple(out)
+
+
+def _pair(item: dict, positive: str, negative: str, where: str, convert) -> tuple:
+    if positive in item and negative in item:
+        raise PolicyParseError(f"{where}: use {positive} or {negative}, not both")
+    yes = convert(item[positive], positive, where) if positive in item else None
+    no = convert(item[negative], negative, where) if negative in item else None
+    return yes, no
+
+
+def _statement(item: Any, index: int, where: str, kind: str) -> Statement:
+    sid = item.get("Sid") if isinstance(item, dict) else None
+    here = f"{where}, statement {index + 1}" + (f" (Sid {sid!r})" if sid else "")
+    if not isinstance(item, dict):
+        raise PolicyParseError(f"{here}: a statement is a JSON object, got {type(item).__name__}")
+    effect = item.get("Effect")
+    if effect not in ("Allow", "Deny"):
+        raise PolicyParseError(f'{here}: Effect must be "Allow" or "Deny", got {effect!r}')
+    actions, not_actions = _pair(item, "Action", "NotAction", here, _strings)
+    if actions is None and not_actions is None:
+        raise PolicyParseError(f"{here}: needs Action or NotAction")
+    resources, not_resources = _pair(item, "Resource", "NotResource", here, _strings)
+    if resources is None and not_resources is None and kind in _NEEDS_RESOURCE:
+        raise PolicyParseError(f"{here}: needs Resource or NotResource")
+    for pattern in (resources or ()) + (not_resources or ()):
+        try:
+            parse_template(pattern)
+        except VariableError as exc:
+            raise PolicyParseError(f"{here}: Resource: {exc}") from None
+    principals, not_principals = _pair(item, "Principal", "NotPrincipal", here, _principals)
+    conditions = _conditions(item["Condition"], here) if "Condition" in item else ()
+    return Statement(sid=sid if isinstance(sid, str) else None, effect=effect, index=index,
+                     actions=actions, not_actions=not_actions, resources=resources,
+                     not_resources=not_resources, principals=principals,
+                     not_principals=not_principals, conditions=conditions)

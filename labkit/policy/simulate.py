@@ -1,0 +1,46 @@
+"""``simulate``: one decision per case, as JSON Lines, in order; a bad case gets its error.
+
+Introduced in ``notebooks/02-guardrails.ipynb``; case format in ``../shared/policy-cases/SCHEMA.md``.
+
+>>> import json
+>>> line = json.dumps({"name": "c", "request": {"principal": "arn:aws:iam::111111111111:user/a",
+...                    "action": "s3:ListAllMyBuckets"}, "identity_policies": []})
+>>> list(simulate_lines([line, "{not json"]))  # doctest: +NORMALIZE_WHITESPACE
+[{'name': 'c', 'decision': 'ImplicitlyDenied', 'blocked_by': ['identity'], 'error': None},
+ {'name': None, 'decision': None, 'blocked_by': [], 'error': '<cases> line 2 column 2: invalid JSON: Expecting property name enclosed in double quotes'}]
+"""
+from __future__ import annotations
+
+import json
+from typing import IO, Iterable, Iterator
+
+from .cases import CaseError, case_from_dict, read_case_lines
+from .evaluate import evaluate
+
+__all__ = ["simulate_lines", "simulate_stream"]
+
+
+def simulate_lines(lines: Iterable[str], *, source: str = "<cases>") -> Iterator[dict]:
+    """Evaluate each case line; yield ``{"name", "decision", "blocked_by", "error"}``."""
+    for number, data, error in read_case_lines(lines, source=source):
+        name = data.get("name") if isinstance(data, dict) else None
+        if error is None:
+            try:
+                case = case_from_dict(data, where=f"{source} line {number}")
+                decision = evaluate(case.request, case.policies)
+                yield {"name": case.name, "decision": decision.result,
+                       "blocked_by": list(decision.blocked_by), "error": None}
+                continue
+            except CaseError as exc:
+                error = str(exc)
+        yield {"name": name, "decision": None, "blocked_by": [], "error": error}
+
+
+def simulate_stream(source: IO[str], out: IO[str], *, label: str = "<cases>") -> int:
+    """Write one JSON line per case to ``out``; return how many cases had an error."""
+    errors = 0
+    dumps = json.dumps
+    for row in simulate_lines(source, source=label):
+        errors += row["error"] is not None
+        out.write(dumps(row) + "\n")
+    return errors

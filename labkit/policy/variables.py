@@ -1,0 +1,107 @@
+"""Policy variables: ``${aws:username}``, ``${aws:PrincipalTag/team}``, ``${*}`` and defaults.
+
+Introduced in ``notebooks/02-guardrails.ipynb``. AWS replaces ``${key}`` with the request's
+value for that key; ``${*}``, ``${?}`` and ``${$}`` stand for the literal characters; a
+default follows a comma in quotes (``${aws:PrincipalTag/team, 'company-wide'}``). Variables
+work in ``Resource`` and in condition values. When the key is absent and there is no
+default, the variable cannot be replaced and that value matches nothing:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+
+>>> ctx = {"aws:principaltag/team": ("data",)}
+>>> resolve("arn:aws:s3:::share/${aws:PrincipalTag/team}/*", ctx)
+'arn:aws:s3:::share/data/*'
+>>> resolve("${aws:username}", ctx) is None
+True
+>>> resolve("${aws:username, 'nobody'}", ctx)
+'nobody'
+>>> template_regex("a${*}b*", {})
+'a\\\\*b.*'
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from .matching import wildcard_regex
+
+__all__ = ["has_variables", "parse_template", "resolve", "template_regex", "VariableError"]
+
+_VAR = re.compile(r"\$\{([^}]*)\}")
+_ESCAPES = {"*": "*", "?": "?", "$": "$"}
+_DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
+
+
+class VariableError(ValueError):
+    """A ``${...}`` that is not a valid policy variable."""
+
+
+def has_variables(text: str) -> bool:
+    """Does ``text`` contain a ``${...}`` to replace?"""
+    return "${" in text
+
+
+@lru_cache(maxsize=8192)
+def parse_template(text: str) -> tuple[tuple, ...]:
+    """Split ``text`` into ``("lit", s)``, ``("esc", ch)`` and ``("var", key, default)`` parts.
+
+    Keys are lower-cased (condition keys are case-insensitive).
+    """
+    parts: list[tuple] = []
+    pos = 0
+    for found in _VAR.finditer(text):
+        if found.start() > pos:
+            parts.append(("lit", text[pos:found.start()]))
+        inner = found.group(1)
+        if inner in _ESCAPES:
+            parts.append(("esc", inner))
+        else:
+            with_default = _DEFAULT.match(inner)
+            if with_default:
+                parts.append(("var", with_default.group(1).lower(), with_default.group(2)))
+            elif inner.strip() and "," not in inner:
+                parts.append(("var", inner.strip().lower(), None))
+            else:
+                raise VariableError(f"malformed policy variable ${{{inner}}} in {text!r}")
+        pos = found.end()
+    if pos < len(text):
+        parts.append(("lit", text[pos:]))
+    return tuple(parts)
+
+
+def _value(part: tuple, context) -> str | None:
+    values = context.get(part[1])
+    if values:
+        return values[0] if len(values) == 1 else None
+    return part[2]
+
+
+def resolve(text: str, context) -> str | None:
+    """``text`` with every variable replaced, or None if one cannot be replaced."""
+    if "${" not in text:
+        return text
+    out = []
+    for part in parse_template(text):
+        if part[0] == "var":
+            value = _value(part, context)
+            if value is None:
+                return None
+            out.append(value)
+        else:
+            out.append(part[1])
+    return "".join(out)
+
+
+def template_regex(text: str, context) -> str | None:
+    """A wildcard regex for ``text`` after replacement; escapes and values stay literal."""
+    out = []
+    for part in parse_template(text):
+        if part[0] == "lit":
+            out.append(wildcard_regex(part[1]))
+        elif part[0] == "esc":
+            out.append(re.escape(part[1]))
+        else:
+            value = _value(part, context)
+            if value is None:
+                return None
+            out.append(re.escape(value))
+    return "".join(out)
