@@ -1,0 +1,379 @@
+"""``Lab``: the offline AWS world every notebook works in (``00-start-here``).
+
+A lab starts moto in-process and is, at first, an empty AWS world with one account: the
+future management account. Learners act in it through *lab sessions*, real
+``boto3.Session`` objects for one role in one account::
+
+    lab = Lab().start()                      # or: with Lab() as lab: ...
+    org = lab.session("management").client("organizations")
+    org.create_organization(FeatureSet="ALL")
+
+Roles the lab uses by default:
+
+- in the management account, ``LabAdmin`` (:data:`ADMIN_ROLE`), a role the lab creates on
+  first use, trusted by the management account and carrying the AWS managed policy
+  ``AdministratorAccess``; it stands for the administrator who set up the organization;
+- in member accounts, ``OrganizationAccountAccessRole``, which AWS creates in every
+  account made with ``CreateAccount`` with administrator permissions (AWS attaches
+  ``AdministratorAccess``; moto creates the role with no policy, so the lab attaches it):
+  https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_create-cross-account-role.html
+
+Nothing a lab does leaves the machine: see :mod:`labkit.safety`. Only one lab is open at a
+time (moto's world is global to the process): starting a new lab closes the open one, with
+a warning, so re-running a notebook's first cell just works.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from labkit import safety
+from labkit.sessions import LabCall, ServiceError, install_handlers
+
+if TYPE_CHECKING:  # pragma: no cover
+    import boto3
+
+__all__ = ["ADMIN_ROLE", "MEMBER_ROLE", "Lab", "LabCall", "LabError", "ServiceError"]
+
+#: The administrator role the lab creates in the management account.
+ADMIN_ROLE = "LabAdmin"
+#: The role AWS creates in each account made with CreateAccount.
+MEMBER_ROLE = "OrganizationAccountAccessRole"
+ADMINISTRATOR_ACCESS_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+SESSION_NAME = "labkit"
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+Guard = Callable[[LabCall], "ServiceError | None"]
+
+
+class LabError(RuntimeError):
+    """The lab was used wrongly: it is closed, or an account or role does not exist."""
+
+
+@cache
+def _administrator_access_data() -> dict[str, Any]:
+    import json
+
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return json.loads(aws_managed_policies_data)["AdministratorAccess"]
+
+
+def _iam_backend(account_id: str):
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account_id]["global"]
+
+
+def _ensure_administrator_access(account_id: str, role_name: str) -> None:
+    """Attach AWS's ``AdministratorAccess`` to a role, loading just that managed policy.
+
+    moto can load all ~1,600 AWS managed policies into every account; the lab loads only
+    this one, from moto's own copy of AWS's document, into the accounts that need it.
+    """
+    from moto.iam.models import AWSManagedPolicy
+
+    iam = _iam_backend(account_id)
+    policy = iam.managed_policies.get(ADMINISTRATOR_ACCESS_ARN)
+    if policy is None:
+        policy = AWSManagedPolicy.from_data(
+            "AdministratorAccess", account_id, iam.region_name, _administrator_access_data()
+        )
+        iam.managed_policies[policy.arn] = policy
+        iam.aws_managed_policies.append(policy)
+    role = iam.get_role(role_name)
+    if ADMINISTRATOR_ACCESS_ARN not in role.managed_policies:
+        policy.attach_to(role)
+
+
+class Lab:
+    """The offline AWS world. See the module documentation."""
+
+    _open: ClassVar[Lab | None] = None
+
+    def __init__(self, *, region: str = "us-east-1", enforce: bool = True,
+                 pin_accounts: bool = True) -> None:
+        self.region = region
+        self.enforce = enforce
+        self.pin_accounts = pin_accounts
+        self._guards: list[tuple[Guard, bool]] = []
+        self._sessions: dict[tuple[str, str, str], boto3.Session] = {}
+        self._credentials: dict[tuple[str, str], dict[str, str]] = {}
+        self._stack: contextlib.ExitStack | None = None
+        self._closed = False
+        self._root_session: boto3.Session | None = None
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self) -> Lab:
+        """Start moto, set fake credentials and the region, install the safety guard."""
+        if self._stack is not None:
+            return self
+        if self._closed:
+            raise LabError("this lab was closed; make a new one: lab = Lab().start()")
+        safety.check_environment()
+        previous = Lab._open
+        if previous is not None:
+            warnings.warn(
+                "closing the lab that was already open (one lab at a time); "
+                "its sessions stop working", stacklevel=2)
+            previous.close()
+        stack = contextlib.ExitStack()
+        try:
+            stack.enter_context(self._environment())
+            stack.enter_context(self._moto())
+            stack.enter_context(safety.guard_http_layer())
+            stack.enter_context(safety.moto_only_clients())
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        Lab._open = self
+        from labkit import organizations
+
+        self.add_guard(organizations.check_call)
+        return self
+
+    def close(self) -> None:
+        """Stop moto and restore the environment. Lab sessions refuse calls afterwards."""
+        if self._stack is None:
+            self._closed = True
+            return
+        stack, self._stack = self._stack, None
+        self._closed = True
+        self._sessions.clear()
+        self._credentials.clear()
+        self._root_session = None
+        if Lab._open is self:
+            Lab._open = None
+        stack.close()
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "open" if self._stack is not None else ("closed" if self._closed else "new")
+        return f"<Lab {state} region={self.region} management={self.management_account_id}>"
+
+    @contextlib.contextmanager
+    def _environment(self):
+        with tempfile.TemporaryDirectory(prefix="labkit-aws-") as home:
+            config = os.path.join(home, "config")
+            credentials = os.path.join(home, "credentials")
+            for path in (config, credentials):
+                open(path, "w").close()
+            wanted = safety.lab_environment(
+                os.environ, region=self.region, config_file=config,
+                credentials_file=credentials)
+            touched = (set(os.environ) - set(wanted)) | {
+                k for k, v in wanted.items() if os.environ.get(k) != v}
+            saved = {k: os.environ.get(k) for k in touched}
+            for k in touched:
+                if k in wanted:
+                    os.environ[k] = wanted[k]
+                else:
+                    del os.environ[k]
+            try:
+                yield
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+
+    @contextlib.contextmanager
+    def _moto(self):
+        from moto.core.models import MockAWS
+
+        mock = MockAWS(config={"core": {
+            "mock_credentials": False,
+            "passthrough": {"urls": [], "services": []},
+            "reset_boto3_session": True,
+            "service_whitelist": None,
+        }})
+        mock.start(reset=True)
+        try:
+            yield
+        finally:
+            mock.stop(remove_data=True)
+
+    def _check_open(self) -> None:
+        if self._stack is None:
+            raise LabError(
+                "this lab is closed (or was never started), so its sessions are too: "
+                "start one with lab = Lab().start() and make new sessions from it")
+
+    # -- accounts ---------------------------------------------------------------------
+    @property
+    def management_account_id(self) -> str:
+        """The account of the new, empty world; the management account once it has an org."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        return DEFAULT_ACCOUNT_ID
+
+    def _organizations_backend(self):
+        from moto.organizations.models import organizations_backends
+
+        return organizations_backends[self.management_account_id]["aws"]
+
+    def account_id(self, account: str) -> str:
+        """The 12-digit id of ``"management"``, an account name in the org, or an id."""
+        if account == "management":
+            return self.management_account_id
+        if _ACCOUNT_ID.match(account):
+            return account
+        self._check_open()
+        backend = self._organizations_backend()
+        if backend.org is None:
+            raise LabError(
+                f"no account named {account!r}: this lab has no organization yet "
+                "(use 'management' or a 12-digit account id)")
+        found = [a.id for a in backend.accounts if a.name == account]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise LabError(f"{len(found)} accounts are named {account!r} ({', '.join(found)}); "
+                           "use the account id")
+        names = sorted(a.name for a in backend.accounts)
+        shown = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
+        raise LabError(f"no account named {account!r} in the organization; accounts: {shown}")
+
+    # -- sessions ---------------------------------------------------------------------
+    def session(self, account: str, role: str | None = None,
+                region: str | None = None) -> boto3.Session:
+        """A ``boto3.Session`` assumed into ``role`` in ``account`` (cached)."""
+        self._check_open()
+        account_id = self.account_id(account)
+        management = account_id == self.management_account_id
+        role = role or (ADMIN_ROLE if management else MEMBER_ROLE)
+        region = region or self.region
+        key = (account_id, role, region)
+        session = self._sessions.get(key)
+        if session is None:
+            session = self._new_session(account_id, role, region)
+            self._sessions[key] = session
+        return session
+
+    def _new_session(self, account_id: str, role: str, region: str) -> boto3.Session:
+        import boto3
+
+        creds = self._credentials.get((account_id, role))
+        if creds is None:
+            creds = self._assume(account_id, role)
+            self._credentials[(account_id, role)] = creds
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=region,
+        )
+        install_handlers(
+            session, lab=self, account_id=account_id,
+            role_arn=f"arn:aws:iam::{account_id}:role/{role}",
+            principal_arn=f"arn:aws:sts::{account_id}:assumed-role/{role}/{SESSION_NAME}",
+        )
+        return session
+
+    def _root(self) -> boto3.Session:
+        """The management account's own credentials: the lab's plumbing, not for learners."""
+        if self._root_session is None:
+            import boto3
+
+            session = boto3.Session(
+                aws_access_key_id=safety.FAKE_ACCESS_KEY_ID,
+                aws_secret_access_key=safety.FAKE_SECRET_ACCESS_KEY,
+                region_name=self.region)
+            if self.pin_accounts:
+                management = self.management_account_id
+                session.events.register(
+                    "before-sign",
+                    lambda request, **kw: request.headers.__setitem__(
+                        "x-moto-account-id", management))
+            self._root_session = session
+        return self._root_session
+
+    def _assume(self, account_id: str, role: str) -> dict[str, str]:
+        management = self.management_account_id
+        roles = _iam_backend(account_id).roles
+        if not any(r.name == role for r in roles.values()):
+            if account_id == management and role == ADMIN_ROLE:
+                self._create_admin_role()
+            else:
+                raise LabError(
+                    f"no role {role!r} in account {account_id}: "
+                    + ("create it first, or use the default role" if account_id == management
+                       else f"is {account_id} an account of the organization? "
+                            f"{MEMBER_ROLE} exists in accounts made with CreateAccount"))
+        elif role == MEMBER_ROLE:
+            _ensure_administrator_access(account_id, role)
+        # Member roles are assumed from the management account's administrator, as in AWS.
+        caller = self._root() if account_id == management else self._admin_caller()
+        sts = caller.client("sts", region_name=self.region)
+        return sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/{role}",
+            RoleSessionName=SESSION_NAME)["Credentials"]
+
+    def _admin_caller(self) -> boto3.Session:
+        return self.session("management", ADMIN_ROLE, self.region)
+
+    def _create_admin_role(self) -> None:
+        import json
+
+        management = self.management_account_id
+        iam = self._root().client("iam")
+        iam.create_role(
+            RoleName=ADMIN_ROLE,
+            Description="labkit: the administrator who runs the management account",
+            AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                               "Principal": {"AWS": f"arn:aws:iam::{management}:root"}}],
+            }))
+        _ensure_administrator_access(management, ADMIN_ROLE)
+
+    # -- guards -----------------------------------------------------------------------
+    def add_guard(self, guard: Guard, *, authorization: bool | None = None) -> None:
+        """Run ``guard(call)`` before every call of every lab session.
+
+        The guard returns ``None`` (go ahead) or a :class:`ServiceError` (refuse, as the
+        service would); it may also raise. Authorization guards (``authorization=True``, or
+        a guard with a true ``authorization`` attribute) are skipped while
+        ``lab.enforce`` is false.
+        """
+        if authorization is None:
+            authorization = bool(getattr(guard, "authorization", False))
+        if any(g is guard for g, _ in self._guards):
+            return
+        self._guards.append((guard, authorization))
+
+    def _run_guards(self, call: LabCall) -> ServiceError | None:
+        for guard, authorization in list(self._guards):
+            if authorization and not self.enforce:
+                continue
+            refusal = guard(call)
+            if refusal is not None:
+                return refusal
+        return None
+
+    def _after_call(self, call: LabCall, parsed: dict[str, Any]) -> None:
+        if call.service == "organizations" and call.operation == "CreateAccount":
+            status = parsed.get("CreateAccountStatus", {})
+            if status.get("AccountId"):
+                _ensure_administrator_access(
+                    status["AccountId"], call.params.get("RoleName") or MEMBER_ROLE)
+
+    # -- designs ----------------------------------------------------------------------
+    def apply(self, design) -> None:
+        """Build an organization design with real boto3 calls (``labkit.design``)."""
+        from labkit.design import apply_design
+
+        apply_design(self, design)

@@ -1,0 +1,135 @@
+"""Lab sessions: a ``boto3.Session`` acting as one role in one account, with the lab's hooks.
+
+Every client made from a lab session carries these botocore event handlers, registered on
+the session's event system (so clients inherit them):
+
+- ``before-parameter-build`` keeps the call's parameters for the guards;
+- ``before-call`` builds a :class:`LabCall` and runs the lab's guards. A guard returns
+  ``None`` to let the call through or a :class:`ServiceError` to refuse it; the refusal is
+  answered the way the service answers, so botocore raises the service's own modeled
+  exception (``client.exceptions.ConstraintViolationException``, a ``ClientError``);
+- ``before-sign`` pins the account with moto's ``x-moto-account-id`` header (moto otherwise
+  finds the account of each request by scanning every account's credentials);
+- ``before-send``: like every session made while a lab is open, it is answered by moto or
+  refused (:func:`labkit.safety.serve_or_refuse`).
+
+How botocore's event system works: https://boto3.amazonaws.com/v1/documentation/api/latest/guide/events.html
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import boto3
+
+    from labkit.lab import Lab
+
+__all__ = ["LabCall", "ServiceError", "install_handlers"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabCall:
+    """One AWS call made through a lab session, as a guard sees it, before moto runs it.
+
+    ``params`` are the API parameters (``{"Name": "Prod", "ParentId": "r-abcd"}``);
+    ``principal_arn`` is the session's assumed-role ARN.
+    """
+
+    service: str
+    operation: str
+    params: Mapping[str, Any]
+    account_id: str
+    region: str
+    principal_arn: str
+    role_arn: str
+    lab: Lab = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceError:
+    """A refusal, in the service's own words: error code, message, HTTP status, fields.
+
+    ``fields`` are the modeled members of the error shape beyond ``Message`` (for example
+    ``{"Reason": "OU_DEPTH_LIMIT_EXCEEDED"}``), which botocore puts at the top level of
+    ``ClientError.response``.
+
+    >>> e = ServiceError(code="ConstraintViolationException", message="too deep",
+    ...                  fields={"Reason": "OU_DEPTH_LIMIT_EXCEEDED"})
+    >>> r = e.parsed_response()
+    >>> r["Error"]["Code"], r["Reason"], r["ResponseMetadata"]["HTTPStatusCode"]
+    ('ConstraintViolationException', 'OU_DEPTH_LIMIT_EXCEEDED', 400)
+    """
+
+    code: str
+    message: str
+    status: int = 400
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def parsed_response(self) -> dict[str, Any]:
+        """The response dict botocore builds for this error from a JSON-protocol service."""
+        request_id = str(uuid.uuid4())
+        return {
+            "Error": {"Code": self.code, "Message": self.message},
+            "ResponseMetadata": {
+                "RequestId": request_id,
+                "HTTPStatusCode": self.status,
+                "HTTPHeaders": {
+                    "x-amzn-requestid": request_id,
+                    "content-type": "application/x-amz-json-1.1",
+                },
+                "RetryAttempts": 0,
+            },
+            "Message": self.message,
+            **dict(self.fields),
+        }
+
+    def http_response(self):
+        """A botocore ``AWSResponse`` carrying the status, for short-circuiting a call."""
+        from botocore.awsrequest import AWSResponse
+
+        return AWSResponse(url="labkit://guard", status_code=self.status, headers={}, raw=None)
+
+
+def install_handlers(
+    session: boto3.Session, *, lab: Lab, account_id: str, role_arn: str, principal_arn: str
+) -> None:
+    """Register the lab's handlers on ``session``'s event system (see the module doc)."""
+
+    def keep_params(params, context, **kwargs):
+        context["labkit_params"] = params
+
+    def run_guards(model, context, request_signer, **kwargs):
+        lab._check_open()
+        call = LabCall(
+            service=model.service_model.service_name,
+            operation=model.name,
+            params=context.get("labkit_params", {}),
+            account_id=account_id,
+            region=request_signer.region_name,
+            principal_arn=principal_arn,
+            role_arn=role_arn,
+            lab=lab,
+        )
+        context["labkit_call"] = call
+        refusal = lab._run_guards(call)
+        if refusal is not None:
+            return refusal.http_response(), refusal.parsed_response()
+        return None
+
+    def observe(http_response, parsed, context, **kwargs):
+        call = context.get("labkit_call")
+        if call is not None and http_response.status_code < 300:
+            lab._after_call(call, parsed)
+
+    def pin_account(request, **kwargs):
+        request.headers["x-moto-account-id"] = account_id
+
+    events = session.events
+    events.register("before-parameter-build", keep_params)
+    events.register("before-call", run_guards)
+    events.register("after-call", observe)
+    if lab.pin_accounts:
+        events.register("before-sign", pin_account)
