@@ -165,7 +165,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         missing = ["resource"] + ([] if identity_ok else ["identity"]) + ([] if boundary_ok else ["boundary"])
         return _decide("ImplicitlyDenied", request, policies, [(m, None, None) for m in missing])
     if not identity_ok:
-        return _decide("ImplicitlyDenied", request, policies, [("identity", None, None)])
+        blocker = "boundary" if same_account and direct and capped else "identity"
+        return _decide("ImplicitlyDenied", request, policies, [(blocker, None, None)])
     if not boundary_ok:
         return _decide("ImplicitlyDenied", request, policies, [("boundary", None, None)])
     return _decide("Allowed", request, policies, [])
