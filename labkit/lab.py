@@ -34,12 +34,14 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from labkit import safety
-from labkit.sessions import LabCall, ServiceError, install_handlers
+from labkit.sessions import LabCall, ServiceError, ServiceReply, install_handlers
 
 if TYPE_CHECKING:  # pragma: no cover
     import boto3
 
-__all__ = ["ADMIN_ROLE", "MEMBER_ROLE", "Lab", "LabCall", "LabError", "ServiceError"]
+__all__ = [
+    "ADMIN_ROLE", "MEMBER_ROLE", "Lab", "LabCall", "LabError", "ServiceError", "ServiceReply",
+]
 
 #: The administrator role the lab creates in the management account.
 ADMIN_ROLE = "LabAdmin"
@@ -49,7 +51,7 @@ ADMINISTRATOR_ACCESS_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 SESSION_NAME = "labkit"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
-Guard = Callable[[LabCall], "ServiceError | None"]
+Guard = Callable[[LabCall], "ServiceError | ServiceReply | None"]
 
 
 class LabError(RuntimeError):
@@ -344,8 +346,9 @@ class Lab:
     def add_guard(self, guard: Guard, *, authorization: bool | None = None) -> None:
         """Run ``guard(call)`` before every call of every lab session.
 
-        The guard returns ``None`` (go ahead) or a :class:`ServiceError` (refuse, as the
-        service would); it may also raise. Authorization guards (``authorization=True``, or
+        The guard returns ``None`` (go ahead), a :class:`ServiceError` (refuse, as the
+        service would) or a :class:`ServiceReply` (answer in the service's place); it may
+        also raise. Authorization guards (``authorization=True``, or
         a guard with a true ``authorization`` attribute) are skipped while
         ``lab.enforce`` is false.
         """
@@ -355,7 +358,7 @@ class Lab:
             return
         self._guards.append((guard, authorization))
 
-    def _run_guards(self, call: LabCall) -> ServiceError | None:
+    def _run_guards(self, call: LabCall) -> ServiceError | ServiceReply | None:
         for guard, authorization in list(self._guards):
             if authorization and not self.enforce:
                 continue

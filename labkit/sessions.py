@@ -7,7 +7,8 @@ the session's event system (so clients inherit them):
 - ``before-call`` builds a :class:`LabCall` and runs the lab's guards. A guard returns
   ``None`` to let the call through or a :class:`ServiceError` to refuse it; the refusal is
   answered the way the service answers, so botocore raises the service's own modeled
-  exception (``client.exceptions.ConstraintViolationException``, a ``ClientError``);
+  exception (``client.exceptions.ConstraintViolationException``, a ``ClientError``).
+  A guard may also answer in the service's place with a :class:`ServiceReply`;
 - ``before-sign`` pins the account with moto's ``x-moto-account-id`` header (moto otherwise
   finds the account of each request by scanning every account's credentials);
 - ``before-send``: like every session made while a lab is open, it is answered by moto or
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from labkit.lab import Lab
 
-__all__ = ["LabCall", "ServiceError", "install_handlers"]
+__all__ = ["LabCall", "ServiceError", "ServiceReply", "install_handlers"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +92,34 @@ class ServiceError:
         from botocore.awsrequest import AWSResponse
 
         return AWSResponse(url="labkit://guard", status_code=self.status, headers={}, raw=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceReply:
+    """A guard's answer in the service's place, for a call the backing store gets wrong.
+
+    ``parsed`` is the operation's response (without ``ResponseMetadata``); botocore returns
+    it to the caller as if the service had sent it.
+    """
+
+    parsed: Mapping[str, Any]
+
+    def parsed_response(self) -> dict[str, Any]:
+        request_id = str(uuid.uuid4())
+        return {
+            **dict(self.parsed),
+            "ResponseMetadata": {
+                "RequestId": request_id,
+                "HTTPStatusCode": 200,
+                "HTTPHeaders": {"x-amzn-requestid": request_id},
+                "RetryAttempts": 0,
+            },
+        }
+
+    def http_response(self):
+        from botocore.awsrequest import AWSResponse
+
+        return AWSResponse(url="labkit://guard", status_code=200, headers={}, raw=None)
 
 
 def install_handlers(

@@ -1,0 +1,332 @@
+"""The AWS Organizations rules moto does not keep, enforced on every lab-session call.
+
+moto stores an organization faithfully but checks almost none of AWS's limits. This module
+is one lab guard, :func:`check_call`, that looks at an ``organizations`` call before moto
+runs it, reads the organization from moto's backend, and refuses the call the way AWS does:
+the same error code, HTTP status 400, a message, and the ``Reason`` field where the error
+shape has one. Every code and reason is a member of botocore's service model for
+Organizations (``tests/test_organizations_rules.py`` checks that).
+
+The rules, and the AWS pages that define them:
+
+- OUs nest at most five levels below the root (``ConstraintViolationException``,
+  ``OU_DEPTH_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`, :data:`CREATE_OU_PAGE`;
+- at most five SCPs are attached to a root, OU or account
+  (``MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`;
+- the last SCP of a root, OU or account cannot be detached
+  (``MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED``) -- :data:`DETACH_POLICY_PAGE`;
+- an SCP or RCP document is at most 5,120 characters (``POLICY_CONTENT_LIMIT_EXCEEDED``)
+  and is JSON (``MalformedPolicyDocumentException``) on CreatePolicy and UpdatePolicy --
+  :data:`QUOTAS_PAGE`, :data:`SCP_SYNTAX_PAGE`;
+- a policy type must be enabled on the root before its policies are attached or detached
+  (``PolicyTypeNotEnabledException``) -- :data:`ATTACH_POLICY_PAGE`;
+- the management account cannot be removed (``MasterCannotLeaveOrganizationException``)
+  or closed (``ConstraintViolationException``, ``CANNOT_CLOSE_MANAGEMENT_ACCOUNT``) --
+  :data:`REMOVE_ACCOUNT_PAGE`, :data:`CLOSE_ACCOUNT_PAGE`;
+- OU names are unique under one parent (``DuplicateOrganizationalUnitException``) on
+  create and on rename -- :data:`CREATE_OU_PAGE`, :data:`UPDATE_OU_PAGE`;
+- and, found on the way: ``ParentNotFoundException`` for an OU under a parent that does
+  not exist, ``DuplicatePolicyAttachmentException`` and ``PolicyNotAttachedException``,
+  and ``RCPFullAWSAccess`` cannot be detached (``InvalidInputException``,
+  ``NON_DETACHABLE_POLICY``) -- :data:`RCP_PAGE`.
+
+moto already refuses some of these itself, but differently from AWS: it raises
+``DuplicateOrganizationalUnitException`` when *any* OU of the organization has the new
+name on UpdateOrganizationalUnit (AWS: only siblings), and ``AWSOrganizationsNotInUseException``
+when the management account is removed. For those calls the guard answers in moto's place
+(a :class:`~labkit.sessions.ServiceReply`, or AWS's error).
+
+AWS does not publish the text of every message; where it does not, the message here is
+the service model's description of the error or reason.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from labkit.sessions import LabCall, ServiceError, ServiceReply
+
+__all__ = [
+    "MAX_OU_DEPTH",
+    "MAX_POLICY_CHARACTERS",
+    "MAX_SCPS_PER_TARGET",
+    "check_call",
+    "ou_depth",
+]
+
+QUOTAS_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html"
+CREATE_OU_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateOrganizationalUnit.html"
+UPDATE_OU_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_UpdateOrganizationalUnit.html"
+ATTACH_POLICY_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_AttachPolicy.html"
+DETACH_POLICY_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_DetachPolicy.html"
+SCP_SYNTAX_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_syntax.html"
+RCP_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"
+REMOVE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_RemoveAccountFromOrganization.html"
+CLOSE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html"
+
+#: OU levels below the root when SCPs are in use (CreateOrganizationalUnit; quotas page).
+MAX_OU_DEPTH = 5
+#: SCPs attached to one root, OU or account (quotas page).
+MAX_SCPS_PER_TARGET = 5
+#: Characters in a policy document, by policy type (quotas page). Whitespace counts when
+#: a policy is saved through the API.
+MAX_POLICY_CHARACTERS = {"SERVICE_CONTROL_POLICY": 5120, "RESOURCE_CONTROL_POLICY": 5120}
+
+SCP = "SERVICE_CONTROL_POLICY"
+_ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
+_OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
+
+
+def _constraint(reason: str, message: str) -> ServiceError:
+    return ServiceError(code="ConstraintViolationException", message=message,
+                        fields={"Reason": reason})
+
+
+def _backend(call: LabCall):
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[call.account_id]["aws"]
+    return backend if backend.org is not None else None
+
+
+def _node(backend, target_id: str):
+    """The root, OU or account with this id, or None."""
+    for ou in backend.ou:
+        if ou.id == target_id:
+            return ou
+    for account in backend.accounts:
+        if account.id == target_id:
+            return account
+    return None
+
+
+def ou_depth(backend, node_id: str) -> int:
+    """Levels below the root: the root is 0, an OU directly under it is 1."""
+    by_id = {ou.id: ou for ou in backend.ou}
+    depth, node = 0, by_id.get(node_id)
+    while node is not None and node.type != "ROOT":
+        depth += 1
+        node = by_id.get(node.parent_id)
+    return depth
+
+
+def _root(backend):
+    return next(ou for ou in backend.ou if ou.type == "ROOT")
+
+
+def _type_enabled(backend, policy_type: str) -> bool:
+    return {"Type": policy_type, "Status": "ENABLED"} in _root(backend).policy_types
+
+
+def _policy(backend, policy_id: str):
+    return next((p for p in backend.policies if p.id == policy_id), None)
+
+
+def _siblings_named(backend, parent_id: str, name: str, *, other_than: str = ""):
+    return [ou for ou in backend.ou
+            if ou.type != "ROOT" and ou.parent_id == parent_id and ou.name == name
+            and ou.id != other_than]
+
+
+_DUPLICATE_OU = ServiceError(code="DuplicateOrganizationalUnitException",
+                             message="An OU with the same name already exists.")
+
+
+def create_organizational_unit(call: LabCall, backend) -> ServiceError | None:
+    """Parent exists; depth at most five below the root; no sibling of the same name.
+
+    Sources: CreateOrganizationalUnit ("For service control policies, the limit is five")
+    and the quotas page; duplicate names: the API's DuplicateOrganizationalUnitException.
+    """
+    parent_id = call.params.get("ParentId", "")
+    if not any(ou.id == parent_id for ou in backend.ou):
+        return ServiceError(code="ParentNotFoundException",
+                            message="We can't find a root or OU with the ParentId that you specified.")
+    if ou_depth(backend, parent_id) + 1 > MAX_OU_DEPTH:
+        return _constraint("OU_DEPTH_LIMIT_EXCEEDED",
+                           "You attempted to create an OU tree that is too many levels deep.")
+    if _siblings_named(backend, parent_id, call.params.get("Name", "")):
+        return _DUPLICATE_OU
+    return None
+
+
+def update_organizational_unit(call: LabCall, backend) -> ServiceError | ServiceReply | None:
+    """A rename clashes only with a sibling of the same name (UpdateOrganizationalUnit).
+
+    moto refuses a name used anywhere in the organization; when the name is used only
+    outside the OU's parent, the lab renames the OU itself and answers as AWS does.
+    """
+    ou_id, name = call.params.get("OrganizationalUnitId", ""), call.params.get("Name", "")
+    ou = next((o for o in backend.ou if o.id == ou_id and o.type != "ROOT"), None)
+    if ou is None:
+        return None  # moto answers OrganizationalUnitNotFoundException
+    if _siblings_named(backend, ou.parent_id, name, other_than=ou.id):
+        return _DUPLICATE_OU
+    if any(o.name == name for o in backend.ou):  # moto would refuse; AWS allows
+        ou.name = name
+        return ServiceReply(parsed=ou.describe())
+    return None
+
+
+def attach_policy(call: LabCall, backend) -> ServiceError | None:
+    """Type enabled on the root; not already attached; at most five SCPs per target.
+
+    Sources: AttachPolicy (PolicyTypeNotEnabledException, DuplicatePolicyAttachmentException)
+    and the quotas page (five SCPs per root, OU or account).
+    """
+    policy = _policy(backend, call.params.get("PolicyId", ""))
+    target = _node(backend, call.params.get("TargetId", ""))
+    if policy is None or target is None:
+        return None  # moto answers PolicyNotFound / TargetNotFound
+    if not _type_enabled(backend, policy.type):
+        return _policy_type_not_enabled()
+    if policy in target.attached_policies:
+        return ServiceError(code="DuplicatePolicyAttachmentException",
+                            message="The selected policy is already attached to the specified target.")
+    same_type = [p for p in target.attached_policies if p.type == policy.type]
+    if policy.type == SCP and len(same_type) >= MAX_SCPS_PER_TARGET:
+        return _constraint(
+            "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
+            "You attempted to exceed the number of policies of a certain type that can be "
+            "attached to an entity at one time.")
+    return None
+
+
+def _policy_type_not_enabled() -> ServiceError:
+    return ServiceError(
+        code="PolicyTypeNotEnabledException",
+        message="The specified policy type isn't currently enabled in this root. You can't "
+                "attach policies of the specified type to entities in a root until you "
+                "enable that type in the root.")
+
+
+def detach_policy(call: LabCall, backend) -> ServiceError | None:
+    """Attached; type enabled; never the last SCP; never ``RCPFullAWSAccess``.
+
+    Sources: DetachPolicy ("Every root, OU, and account must have at least one SCP
+    attached"); the RCP page (RCPFullAWSAccess "can't be detached").
+    """
+    policy = _policy(backend, call.params.get("PolicyId", ""))
+    target = _node(backend, call.params.get("TargetId", ""))
+    if policy is None or target is None:
+        return None
+    if not _type_enabled(backend, policy.type):
+        return _policy_type_not_enabled()
+    if policy not in target.attached_policies:
+        return ServiceError(code="PolicyNotAttachedException",
+                            message="The policy isn't attached to the specified target in the specified root.")
+    if policy.type == "RESOURCE_CONTROL_POLICY" and policy.aws_managed:
+        return ServiceError(code="InvalidInputException",
+                            message="You can't detach this Amazon Web Services Managed Policy.",
+                            fields={"Reason": "NON_DETACHABLE_POLICY"})
+    if policy.type == SCP and sum(p.type == SCP for p in target.attached_policies) <= 1:
+        return _constraint(
+            "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
+            "You attempted to detach a policy from an entity that would cause the entity to "
+            "have fewer than the minimum number of policies of a certain type required.")
+    return None
+
+
+def check_policy_content(policy_type: str, content: str | None) -> ServiceError | None:
+    """An SCP or RCP is at most 5,120 characters of JSON (quotas page; SCP syntax page).
+
+    >>> check_policy_content("SERVICE_CONTROL_POLICY", '{"Version": "2012-10-17"}') is None
+    True
+    >>> check_policy_content("SERVICE_CONTROL_POLICY", "{").code
+    'MalformedPolicyDocumentException'
+    >>> check_policy_content("SERVICE_CONTROL_POLICY", " " * 5121).fields["Reason"]
+    'POLICY_CONTENT_LIMIT_EXCEEDED'
+    """
+    limit = MAX_POLICY_CHARACTERS.get(policy_type)
+    if limit is None or content is None:
+        return None
+    if len(content) > limit:
+        return _constraint("POLICY_CONTENT_LIMIT_EXCEEDED",
+                           "You attempted to create a policy that is larger than the maximum size.")
+    try:
+        document = json.loads(content)
+    except ValueError as error:
+        return _malformed(f"the document is not valid JSON ({error})")
+    if not isinstance(document, dict):
+        return _malformed("the document is not a JSON object")
+    return None
+
+
+def _malformed(detail: str) -> ServiceError:
+    return ServiceError(
+        code="MalformedPolicyDocumentException",
+        message="The provided policy document doesn't meet the requirements of the specified "
+                f"policy type: {detail}.")
+
+
+def create_policy(call: LabCall, backend) -> ServiceError | None:
+    """CreatePolicy: size and JSON of SCPs and RCPs."""
+    return check_policy_content(call.params.get("Type", ""), call.params.get("Content"))
+
+
+def update_policy(call: LabCall, backend) -> ServiceError | None:
+    """UpdatePolicy: size and JSON of SCPs and RCPs (the type is the stored policy's)."""
+    policy = _policy(backend, call.params.get("PolicyId", ""))
+    if policy is None:
+        return None
+    return check_policy_content(policy.type, call.params.get("Content"))
+
+
+_MASTER_CANNOT_LEAVE = ServiceError(
+    code="MasterCannotLeaveOrganizationException",
+    message="You can't remove a management account from an organization. If you want the "
+            "management account to become a member account in another organization, you "
+            "must first delete the current organization of the management account.")
+
+
+def remove_account_from_organization(call: LabCall, backend) -> ServiceError | None:
+    """The management account cannot be removed (RemoveAccountFromOrganization)."""
+    if call.params.get("AccountId") == backend.org.master_account_id:
+        return _MASTER_CANNOT_LEAVE
+    return None
+
+
+def leave_organization(call: LabCall, backend) -> ServiceError | None:
+    """The management account cannot leave its organization (LeaveOrganization)."""
+    if call.account_id == backend.org.master_account_id:
+        return _MASTER_CANNOT_LEAVE
+    return None
+
+
+def close_account(call: LabCall, backend) -> ServiceError | None:
+    """The management account cannot be closed with CloseAccount."""
+    if call.params.get("AccountId") == backend.org.master_account_id:
+        return _constraint(
+            "CANNOT_CLOSE_MANAGEMENT_ACCOUNT",
+            "You attempted to close the management account. To close the management account "
+            "for the organization, you must first either remove or close all member accounts "
+            "in the organization.")
+    return None
+
+
+_RULES: dict[str, Callable[[LabCall, Any], ServiceError | ServiceReply | None]] = {
+    "CreateOrganizationalUnit": create_organizational_unit,
+    "UpdateOrganizationalUnit": update_organizational_unit,
+    "AttachPolicy": attach_policy,
+    "DetachPolicy": detach_policy,
+    "CreatePolicy": create_policy,
+    "UpdatePolicy": update_policy,
+    "RemoveAccountFromOrganization": remove_account_from_organization,
+    "LeaveOrganization": leave_organization,
+    "CloseAccount": close_account,
+}
+
+
+def check_call(call: LabCall) -> ServiceError | ServiceReply | None:
+    """The lab guard: AWS's answer to an Organizations call when moto's would differ."""
+    if call.service != "organizations":
+        return None
+    rule = _RULES.get(call.operation)
+    if rule is None:
+        return None
+    backend = _backend(call)
+    if backend is None:
+        return None  # no organization: moto answers AWSOrganizationsNotInUseException
+    return rule(call, backend)
