@@ -10,6 +10,9 @@ Condition operators are the ones listed in "IAM JSON policy elements: Condition 
 every operator except ``Null`` may end in ``IfExists``, and any of them may start with
 ``ForAnyValue:`` or ``ForAllValues:`` (set operators, for multivalued keys,
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
+Operator names are case-sensitive: IAM answers ``MalformedPolicyDocument: Invalid Condition
+type : stringEquals`` (seen in ministryofjustice/modernisation-platform-environments PR #8893),
+while condition *key* names are not.
 
 >>> is_condition_operator("ForAnyValue:StringLikeIfExists")
 True

@@ -26,6 +26,7 @@ _KIND = {"identity": "an identity-based policy", "scp": "an SCP", "rcp": "an RCP
          "resource": "a resource-based policy", "trust": "a role trust policy"}
 _PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e",
                "aws-iso-f", "aws-eusc")
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
 _ACTION = re.compile(r"^[A-Za-z0-9*?-]+:[A-Za-z0-9*?_-]+$")
 _SID_IAM = re.compile(r"^[A-Za-z0-9]*$")
 
@@ -217,12 +218,12 @@ class Checker:
             value = item.value
             if value == "*":
                 continue
-            parts = value.split(":", 5)
+            parts = _VARIABLE.sub("\0", value).split(":", 5)  # ${aws:x} holds a colon
             if len(parts) < 6 or parts[0] != "arn" or not parts[2] or not parts[5]:
                 self.add("error", "arn-malformed", item,
                          f"{value!r} is not '*' or an ARN "
                          "(arn:partition:service:region:account:resource)", field=field)
-            elif parts[1] not in _PARTITIONS and not any(c in parts[1] for c in "*?$"):
+            elif parts[1] not in _PARTITIONS and not any(c in parts[1] for c in "*?\0"):
                 self.add("error", "arn-malformed", item,
                          f"unknown partition {parts[1]!r} in {value!r}", field=field)
 
