@@ -103,6 +103,7 @@ def service_known(service: str) -> bool:
     return service.lower() in _services()
 
 
+@functools.lru_cache(maxsize=8192)
 def action_known(action: str) -> bool:
     """Whether ``service:Action`` names, or as a wildcard matches, a catalogued action.
 

@@ -105,6 +105,7 @@ def _validate(document: str | dict, policy_type: str | None, *, source: str | No
         return fail.problems
     elif not isinstance(document, str):
         counted = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    exempt = exempt or _is_rcp_full_aws_access(policy)
     checker = Checker(policy_type=policy_type or "identity", syntax=syntax, source=source,
                        exempt_allow=exempt)
     checker.problems = fail.problems
@@ -114,6 +115,24 @@ def _validate(document: str | dict, policy_type: str | None, *, source: str | No
                     f"5,120, whitespace included ({ORG_LIMITS})")
     checker.document(policy)
     return sorted(checker.problems, key=lambda p: (p.line, p.column))
+
+
+def _is_rcp_full_aws_access(policy: Node) -> bool:
+    """Whether the document is AWS's own RCPFullAWSAccess, the one RCP that may Allow.
+
+    Its content is one statement allowing every principal every action on every resource
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html).
+    A document with exactly that content is taken to be it; any other Allow is custom.
+    """
+    if policy.kind != "object":
+        return False
+    statements = policy.plain().get("Statement")
+    if isinstance(statements, list) and len(statements) == 1:
+        statements = statements[0]
+    if not isinstance(statements, dict):
+        return False
+    statements.pop("Sid", None)
+    return statements == {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
 
 
 def _policy_file(root: Node, checker: Checker) -> tuple[Node | None, str | None, bool]:
