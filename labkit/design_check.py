@@ -88,12 +88,13 @@ class _Checker:
             return {}
         for key, value in node.value.items():
             if key not in keys:
-                self.bad(value.where, f"unknown key {key!r} in {what} "
+                self.bad(node.keys.get(key, value.where), f"unknown key {key!r} in {what} "
                                       f"(expected one of {', '.join(sorted(keys))})")
         if node.identity:
             if node.identity in self.seen_nodes:
-                self.bad(node.where, f"{what} also appears at {self.seen_nodes[node.identity]} "
-                                     "(YAML alias): each OU and account has exactly one place")
+                self.bad(node.where, f"{what} is placed again here through a YAML alias (first at "
+                                     f"{self.seen_nodes[node.identity]}): each OU and account "
+                                     "has exactly one parent")
             self.seen_nodes.setdefault(node.identity, node.where)
         return node.value
 
@@ -162,22 +163,27 @@ def _policy_types(c: _Checker, node: Located | None) -> tuple[str, ...]:
     return tuple(sorted(out, key=["SCP", "RCP"].index))
 
 
-def _inline_policies(c: _Checker, node: Located | None) -> dict[str, PolicyRef]:
-    out: dict[str, PolicyRef] = {}
+def _inline_policies(c: _Checker, node: Located | None) -> dict[str, PolicyRef | None]:
+    out: dict[str, PolicyRef | None] = {}  # None: defined, but broken (already reported)
     for item in c.items(node, "policies"):
         d = c.mapping(item, POLICY_KEYS, "an inline policy")
         name = c.text(d.get("name"), "policy name", item.where, max_len=128)
         kind = d.get("type")
         if kind is None or kind.value not in ("SCP", "RCP"):
             c.bad(kind.where if kind else item.where, "inline policy type must be SCP or RCP")
-        desc = c.text(d.get("description"), "description", item.where, required=False,
-                      max_len=512) or ""
+        desc = d["description"].value if "description" in d else ""
+        if not isinstance(desc, str) or len(desc) > 512:
+            c.bad(d["description"].where, "description must be a string of at most 512 characters")
+            desc = ""
         content = _document(c, d.get("document"), item.where, name)
         if name in AWS_MANAGED:
             c.bad(item.where, f"{name!r} is AWS managed; an inline policy cannot take its name")
         elif name in out:
             c.bad(item.where, f"inline policy {name!r} is defined twice")
-        elif name and kind and kind.value in ("SCP", "RCP") and content is not None:
+        elif not (name and kind and kind.value in ("SCP", "RCP") and content is not None):
+            if name:
+                out[name] = None
+        else:
             out[name] = PolicyRef(name=name, type=kind.value, source="inline",
                                   description=desc, content=content)
     return out
@@ -249,7 +255,7 @@ def _lookup(c: _Checker, item: Located, inline: dict[str, PolicyRef]) -> PolicyR
         c.bad(item.where, f"a policy is referred to by name, not {name!r}")
         return None
     if name in inline:
-        return inline[name]
+        return inline[name]  # None when the definition is broken: reported there, not here
     if name in AWS_MANAGED:
         return PolicyRef(name=name, type=AWS_MANAGED[name], source="aws-managed")
     ref, problem = library_policies().get(name, (None, ""))
@@ -284,8 +290,7 @@ def _tag_items(c: _Checker, node: Located | None):
 
 def _ou(c: _Checker, node: Located | None, *, depth: int, resolve, names, emails,
         where: str) -> OU:
-    what = "the root" if depth == 0 else "an OU"
-    d = c.mapping(node, ROOT_KEYS if depth == 0 else OU_KEYS, what)
+    d = c.mapping(node, ROOT_KEYS if depth == 0 else OU_KEYS, "the root" if depth == 0 else "an OU")
     name = "Root" if depth == 0 else (c.text(d.get("name"), "OU name", where, max_len=128) or "?")
     if depth > MAX_OU_DEPTH:
         c.bad(where, f"OU {name!r} is {depth} levels below the root; AWS allows at most "
@@ -302,7 +307,8 @@ def _ou(c: _Checker, node: Located | None, *, depth: int, resolve, names, emails
                 c.items(d.get("accounts"), f"accounts of {name}")]
     return OU(name=name, ous=tuple(sorted(children, key=lambda o: o.name)),
               accounts=tuple(sorted(accounts, key=lambda a: a.name)),
-              policies=resolve(d.get("policies"), where, f"{what} {name!r}"))
+              policies=resolve(d.get("policies"), where,
+                               "the root" if depth == 0 else f"OU {name!r}"))
 
 
 def _account(c: _Checker, node: Located, resolve, names, emails) -> Account:
