@@ -46,6 +46,7 @@ __all__ = [
     "Problem",
     "apply_design",
     "bundled_designs",
+    "generated_design",
     "load_design",
     "snapshot",
     "validate_command",
@@ -276,3 +277,25 @@ def validate_command(argv: list[str]) -> int:
           f"(management included), {len(design.policies)} policies, "
           f"policy types {', '.join(design.policy_types) or 'none'}")
     return 0
+
+
+def generated_design(*, ous: int = 50, accounts: int = 1000, policy_types=("SCP", "RCP")) -> Design:
+    """A large, regular design for benchmarks and diagrams: ``ous`` OUs under five top-level
+    OUs, ``accounts`` accounts spread evenly over them.
+
+    >>> d = generated_design(ous=10, accounts=25)
+    >>> sum(1 for _ in d.walk()) - 1, len(d.accounts)
+    (10, 25)
+    """
+    tops = min(5, ous)
+    children = [[] for _ in range(tops)]
+    for i in range(ous - tops):
+        children[i % tops].append({"name": f"team-{i:03d}", "accounts": []})
+    top = [{"name": f"division-{t}", "accounts": [], "ous": children[t]} for t in range(tops)]
+    leaves = [o for t in top for o in [t] + t["ous"]]
+    for n in range(accounts):
+        leaves[n % len(leaves)]["accounts"].append(
+            {"name": f"acct-{n:04d}", "email": f"acct-{n:04d}@example.com"})
+    design = load_design({"policy_types": list(policy_types), "root": {"ous": top}})
+    return Design(policy_types=design.policy_types, management=design.management,
+                  root=design.root, name=f"generated-{ous}-ous-{accounts}-accounts")
