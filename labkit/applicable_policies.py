@@ -1,0 +1,394 @@
+"""Every policy that applies to a request, gathered from the lab's live (moto) state.
+
+Introduced in ``notebooks/02-guardrails.ipynb``. For one request AWS weighs
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html):
+
+- the principal's **identity-based policies**: inline and attached managed policies of the
+  role or user, and, for a user, those of its groups
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html);
+- its **permissions boundary**
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html);
+- the **SCPs** on the path of the *principal's* account, one level per node, root first:
+  root -> each OU -> the account
+  (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html);
+- the **RCPs** on the path of the *resource's* account, same shape
+  (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_evaluation.html);
+- the **resource-based policy**: an S3 bucket policy, a KMS key policy, or a role's trust
+  policy for ``sts:AssumeRole*``
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_identity-vs-resource.html).
+
+Exemptions: SCPs and RCPs never restrict the **management account** (its principals, or
+its resources), nor **service-linked roles**
+(https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html,
+https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html).
+An organization policy type applies only while it is enabled on the root
+(https://docs.aws.amazon.com/organizations/latest/userguide/enable-policy-type.html).
+
+Reading moto's state is cheap; what costs is parsing, so parsed policies are cached by their
+text (``labkit.policy.parse_policy``) and the organization's shape (paths, attached
+policies) by :class:`OrgCache`, which :mod:`labkit.enforcement` invalidates whenever a call
+could change it.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from labkit.policy import Level, Policy, PolicyParseError, parse_policy
+
+__all__ = [
+    "AccountPlace",
+    "OrgView",
+    "PrincipalPolicies",
+    "StateError",
+    "account_name",
+    "identity_policies",
+    "invalidate",
+    "management_account_id",
+    "org_paths",
+    "org_view",
+    "organization_id",
+    "rcp_path",
+    "resource_policy",
+    "scp_path",
+]
+
+SCP_TYPE = "SERVICE_CONTROL_POLICY"
+RCP_TYPE = "RESOURCE_CONTROL_POLICY"
+#: Service-linked roles live under this path and are exempt from SCPs and RCPs:
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
+SERVICE_LINKED_PATH = "/aws-service-role/"
+
+
+class StateError(ValueError):
+    """A policy stored in the lab cannot be read: names the policy and where it is attached."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountPlace:
+    """Where an account sits: its name and the ids and names of the nodes above it, root first."""
+
+    account_id: str
+    name: str
+    parents: tuple[tuple[str, str], ...]  # (id, name) from the root down to the account's OU
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrgView:
+    """The organization's shape as enforcement needs it, read once from moto and cached.
+
+    ``scp_paths`` / ``rcp_paths`` map an account id to its levels (None while the policy type
+    is disabled). Built lazily per account.
+    """
+
+    organization_id: str
+    management_account_id: str
+    root_id: str
+    scp_enabled: bool
+    rcp_enabled: bool
+    places: Mapping[str, AccountPlace]
+    _backend: Any = field(repr=False, compare=False)
+    _paths: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def path(self, account_id: str, policy_type: str) -> tuple[Level, ...] | None:
+        key = (account_id, policy_type)
+        if key not in self._paths:
+            self._paths[key] = _build_path(self, account_id, policy_type)
+        return self._paths[key]
+
+    def org_path(self, account_id: str) -> str | None:
+        """``o-.../r-.../ou-.../`` as ``aws:PrincipalOrgPaths`` gives it (no account id)."""
+        place = self.places.get(account_id)
+        if place is None:
+            return None
+        return "/".join([self.organization_id, *(pid for pid, _ in place.parents)]) + "/"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrincipalPolicies:
+    """A principal's identity-based policies and boundary, and whether it is service-linked."""
+
+    principal_arn: str
+    identity: tuple[Policy, ...] = ()
+    boundary: Policy | None = None
+    service_linked: bool = False
+    unique_id: str | None = None
+    exists: bool = True
+
+
+# -- the organization -------------------------------------------------------------------------
+class OrgCache:
+    """Per-lab cache of the :class:`OrgView`, dropped by :func:`invalidate`."""
+
+    __slots__ = ("view", "valid")
+
+    def __init__(self) -> None:
+        self.view: OrgView | None = None
+        self.valid = False
+
+
+def _cache(lab) -> OrgCache:
+    cache = getattr(lab, "_labkit_org_cache", None)
+    if cache is None:
+        cache = OrgCache()
+        lab._labkit_org_cache = cache
+    return cache
+
+
+def invalidate(lab) -> None:
+    """Forget the cached organization shape (after an Organizations write)."""
+    _cache(lab).valid = False
+
+
+def _org_backend(lab):
+    from moto.organizations.models import organizations_backends
+
+    account = lab.management_account_id
+    master = organizations_backends.master_accounts.get(account)
+    if master is not None:
+        account = master[0]
+    return organizations_backends[account]["aws"]
+
+
+def org_view(lab) -> OrgView | None:
+    """The lab's organization as an :class:`OrgView`, or None when there is no organization."""
+    cache = _cache(lab)
+    if cache.valid:
+        return cache.view
+    backend = _org_backend(lab)
+    view = None
+    if backend.org is not None:
+        view = _read_org(backend)
+    cache.view, cache.valid = view, True
+    return view
+
+
+def _read_org(backend) -> OrgView:
+    org = backend.org
+    root = next(ou for ou in backend.ou if ou.id == org.root_id)
+    enabled = {t["Type"] for t in root.policy_types if t.get("Status") == "ENABLED"}
+    nodes = {ou.id: ou for ou in backend.ou}
+    chains: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def chain(node_id: str) -> tuple[tuple[str, str], ...]:
+        if node_id in chains:
+            return chains[node_id]
+        seen, out, current = set(), [], node_id
+        while current is not None and current in nodes and current not in seen:
+            seen.add(current)
+            node = nodes[current]
+            out.append((node.id, node.name))
+            current = node.parent_id if node.id != org.root_id else None
+        chains[node_id] = tuple(reversed(out))
+        return chains[node_id]
+
+    places = {a.id: AccountPlace(account_id=a.id, name=a.name, parents=chain(a.parent_id))
+              for a in backend.accounts if a.status == "ACTIVE" or a.status == "SUSPENDED"}
+    return OrgView(organization_id=org.id, management_account_id=org.master_account_id,
+                   root_id=org.root_id, scp_enabled=SCP_TYPE in enabled,
+                   rcp_enabled=RCP_TYPE in enabled, places=places, _backend=backend)
+
+
+def _build_path(view: OrgView, account_id: str, policy_type: str) -> tuple[Level, ...] | None:
+    if account_id == view.management_account_id:
+        return None  # the management account is never restricted by SCPs or RCPs
+    if not (view.scp_enabled if policy_type == SCP_TYPE else view.rcp_enabled):
+        return None
+    place = view.places.get(account_id)
+    if place is None:
+        return None  # not in the organization: no SCPs or RCPs apply
+    kind = "scp" if policy_type == SCP_TYPE else "rcp"
+    backend = view._backend
+    nodes = {ou.id: ou for ou in backend.ou}
+    account = next(a for a in backend.accounts if a.id == account_id)
+    levels = []
+    for node_id, name in place.parents:
+        label = "Root" if node_id == view.root_id else f"OU {name}"
+        levels.append(Level(label=label, policies=_org_policies(nodes[node_id], policy_type, kind, label)))
+    label = f"Account {place.name} ({account_id})"
+    levels.append(Level(label=label, policies=_org_policies(account, policy_type, kind, label)))
+    return tuple(levels)
+
+
+def _org_policies(target, policy_type: str, kind: str, label: str) -> tuple[Policy, ...]:
+    out = []
+    for policy in target.attached_policies:
+        if policy.type != policy_type:
+            continue
+        out.append(_parse(policy.content, policy.name, kind,
+                          f"{'SCP' if kind == 'scp' else 'RCP'} {policy.name!r} ({policy.id}) attached at {label}"))
+    return tuple(out)
+
+
+def _parse(text: Any, name: str, kind: str, where: str) -> Policy:
+    try:
+        if isinstance(text, bytes):
+            text = text.decode()
+        return parse_policy(text if isinstance(text, (str, dict)) else json.dumps(text), name=name, kind=kind)
+    except PolicyParseError as exc:
+        raise StateError(f"{where}: {exc}") from None
+
+
+def organization_id(lab) -> str | None:
+    """The organization's id (``o-...``), or None when the lab has no organization."""
+    view = org_view(lab)
+    return view.organization_id if view else None
+
+
+def management_account_id(lab) -> str:
+    """The management account of the organization (the lab's first account if none yet)."""
+    view = org_view(lab)
+    return view.management_account_id if view else lab.management_account_id
+
+
+def account_name(lab, account_id: str) -> str | None:
+    """The account's name in the organization, or None."""
+    view = org_view(lab)
+    place = view.places.get(account_id) if view else None
+    return place.name if place else None
+
+
+def org_paths(lab, account_id: str) -> str | None:
+    """The ``aws:PrincipalOrgPaths`` / ``aws:ResourceOrgPaths`` value of an account, or None.
+
+    Format ``o-id/r-id/ou-id/.../`` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgpaths).
+    """
+    view = org_view(lab)
+    return view.org_path(account_id) if view else None
+
+
+def scp_path(lab, account_id: str) -> tuple[Level, ...] | None:
+    """The SCP levels that restrict principals of ``account_id``: root, each OU, the account.
+
+    Each :class:`~labkit.policy.Level` has a label (``"Root"``, ``"OU Workloads"``,
+    ``"Account prod-app (222222222222)"``) and the parsed SCPs attached there. None when no
+    SCP applies: no organization, SCPs not enabled, the account is not a member, or it is
+    the management account.
+    """
+    view = org_view(lab)
+    return view.path(account_id, SCP_TYPE) if view else None
+
+
+def rcp_path(lab, account_id: str) -> tuple[Level, ...] | None:
+    """The RCP levels that restrict resources of ``account_id``, as :func:`scp_path`."""
+    view = org_view(lab)
+    return view.path(account_id, RCP_TYPE) if view else None
+
+
+# -- the principal ----------------------------------------------------------------------------
+def _iam(account_id: str):
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account_id]["global"]
+
+
+def _managed_text(policy) -> str:
+    for version in policy.versions:
+        if version.version_id == policy.default_version_id:
+            return version.document
+    return policy.versions[0].document
+
+
+def _attached(entity, where: str) -> list[Policy]:
+    out = []
+    for name, text in entity.policies.items():
+        out.append(_parse(text, name, "identity", f"inline policy {name!r} of {where}"))
+    for arn, managed in entity.managed_policies.items():
+        out.append(_parse(_managed_text(managed), managed.name, "identity",
+                          f"managed policy {arn} attached to {where}"))
+    return out
+
+
+def identity_policies(principal_arn: str) -> PrincipalPolicies:
+    """The identity-based policies and boundary of a role, role session or user, from moto.
+
+    A principal that does not exist in IAM (an account root, an outsider) has none.
+    """
+    from labkit.policy.matching import principal_info
+
+    who = principal_info(principal_arn)
+    if who.account is None or who.kind not in ("role", "assumed-role", "user"):
+        return PrincipalPolicies(principal_arn=principal_arn, exists=who.kind == "root")
+    iam = _iam(who.account)
+    if who.kind == "user":
+        entity = iam.users.get(who.user_name)
+        if entity is None:
+            return PrincipalPolicies(principal_arn=principal_arn, exists=False)
+        where = f"user {who.user_name} ({who.account})"
+        found = _attached(entity, where)
+        for group in iam.groups.values():
+            if entity in group.users:
+                found.extend(_attached(group, f"group {group.name} of {where}"))
+    else:
+        entity = next((r for r in iam.roles.values() if r.name == who.role_name), None)
+        if entity is None:
+            return PrincipalPolicies(principal_arn=principal_arn, exists=False)
+        found = _attached(entity, f"role {who.role_name} ({who.account})")
+    boundary = None
+    boundary_arn = getattr(entity, "permissions_boundary_arn", None) or getattr(
+        entity, "permissions_boundary", None)
+    if isinstance(boundary_arn, str) and boundary_arn:
+        managed = iam.managed_policies.get(boundary_arn)
+        if managed is None:
+            raise StateError(f"permissions boundary {boundary_arn} of {principal_arn} does not exist")
+        boundary = _parse(_managed_text(managed), managed.name, "boundary",
+                          f"permissions boundary {boundary_arn} of {principal_arn}")
+    return PrincipalPolicies(
+        principal_arn=principal_arn, identity=tuple(found), boundary=boundary,
+        service_linked=getattr(entity, "path", "/").startswith(SERVICE_LINKED_PATH),
+        unique_id=getattr(entity, "id", None))
+
+
+# -- the resource -----------------------------------------------------------------------------
+def bucket_owner(bucket: str) -> str | None:
+    """The account that owns an S3 bucket in the lab, or None if there is no such bucket."""
+    from moto.s3.models import s3_backends
+
+    owner = s3_backends.bucket_accounts.get(bucket)
+    return owner[1] if owner else None
+
+
+def resource_policy(action: str, resource: str) -> tuple[Policy | None, str | None]:
+    """The resource-based policy for ``action`` on ``resource`` and the resource's account.
+
+    - ``arn:aws:s3:::bucket`` or ``.../key``: the bucket policy
+      (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html);
+    - ``arn:aws:kms:region:account:key/id``: the key policy
+      (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html);
+    - ``arn:aws:iam::account:role/name`` with ``sts:AssumeRole*``: the role's trust policy
+      (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html).
+    """
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None, None
+    service, region, account, rest = parts[2], parts[3], parts[4], parts[5]
+    if service == "s3" and not account:
+        bucket = rest.split("/", 1)[0]
+        owner = bucket_owner(bucket) if bucket and "*" not in bucket else None
+        if owner is None:
+            return None, None
+        from moto.s3.models import s3_backends
+
+        found = s3_backends[owner]["aws"].buckets.get(bucket)
+        if found is None or not found.policy:
+            return None, owner
+        return _parse(found.policy, f"bucket policy of {bucket}", "resource",
+                      f"bucket policy of s3://{bucket}"), owner
+    if service == "kms" and rest.startswith("key/") and account:
+        from moto.kms.models import kms_backends
+
+        key = kms_backends[account][region].keys.get(rest[4:])
+        if key is None or not getattr(key, "policy", None):
+            return None, account
+        return _parse(key.policy, f"key policy of {rest[4:]}", "kms",
+                      f"key policy of {resource}"), account
+    if service == "iam" and rest.startswith("role/") and action.lower().startswith("sts:assumerole"):
+        name = rest.rsplit("/", 1)[-1]
+        role = next((r for r in _iam(account).roles.values() if r.name == name), None)
+        if role is None:
+            return None, account
+        return _parse(role.assume_role_policy_document, f"trust policy of {name}", "trust",
+                      f"trust policy of {resource}"), account
+    return None, account or None

@@ -1,0 +1,372 @@
+"""Guardrails that bite: every call of a lab session is authorized the way AWS would.
+
+Introduced in ``notebooks/02-guardrails.ipynb``. Before moto runs a call, :func:`authorize`
+(a lab guard) describes it as an IAM request -- action, resource ARN, and the condition
+keys AWS would set -- gathers every policy that applies from the lab's live state
+(:mod:`labkit.applicable_policies`), evaluates with :func:`labkit.policy.evaluate`, and,
+when the decision is a denial, answers the call with the error the real service returns:
+
+- Query/XML services (IAM, STS, S3, ...): ``AccessDenied``, HTTP 403;
+- EC2: ``UnauthorizedOperation``, HTTP 403, "You are not authorized to perform this
+  operation." followed by the reason and an encoded authorization failure message
+  (https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html);
+- JSON services (Organizations, CloudTrail, KMS, Security Hub, Config, sso-admin,
+  identitystore): ``AccessDeniedException``, HTTP 403.
+
+The message is AWS's: "User: ARN is not authorized to perform: ACTION on resource: ARN
+because no service control policy allows the ACTION action" or "... with an explicit deny
+in a service control policy"; only one policy type is named
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html). S3 quotes
+the resource and gives that context only to callers from the bucket owner's account or
+organization; others get "Access Denied"
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.html).
+
+``lab.enforce = False`` switches authorization off (the "no guardrails" comparison); the
+Organizations rules (:mod:`labkit.organizations`) stay on. moto's own partial enforcement
+(bucket-policy Deny statements applied with every condition taken as true, and IAM
+authentication when ``INITIAL_NO_AUTH_ACTION_COUNT`` is set) is switched off by
+:func:`install`, so only labkit decides.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from labkit import applicable_policies as ap
+from labkit.policy import Decision, PolicySet, Request, evaluate
+from labkit.sessions import LabCall, ServiceError
+
+__all__ = [
+    "RCP_SERVICES",
+    "access_denied",
+    "authorize",
+    "decide",
+    "error_style",
+    "global_context",
+    "install",
+    "last_denial",
+    "request_for",
+    "track_writes",
+]
+
+TROUBLESHOOT_PAGE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html"
+CONDITION_KEYS_PAGE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"
+#: Services whose resources RCPs govern (RCP page, "List of AWS services that support RCPs"):
+#: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html
+RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "aoss",
+                          "cognito-idp", "logs"})
+#: Services with one global endpoint in us-east-1: aws:RequestedRegion is us-east-1 for them
+#: (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion).
+GLOBAL_SERVICES = frozenset({"iam", "organizations", "cloudfront", "route53", "budgets", "ce",
+                             "waf", "shield", "support", "health"})
+#: botocore service name -> IAM service prefix, where they differ.
+_PREFIX = {"sso-admin": "sso", "stepfunctions": "states", "elbv2": "elasticloadbalancing",
+           "elb": "elasticloadbalancing", "logs": "logs", "s3control": "s3",
+           "config": "config", "identitystore": "identitystore"}
+#: Operations that never change state: every other call to these services may.
+_READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Select", "Batch Get")
+_STATE_SERVICES = frozenset({"organizations", "iam", "s3", "kms", "sts"})
+
+
+# -- installing -------------------------------------------------------------------------------
+def install(lab) -> None:
+    """Register :func:`track_writes` and :func:`authorize` on ``lab`` (idempotent) and make
+    sure moto does not second-guess labkit's decisions."""
+    neutralise_moto()
+    lab.add_guard(track_writes, authorization=False)
+    lab.add_guard(authorize, authorization=True)
+
+
+def neutralise_moto() -> None:
+    """Switch off moto's partial enforcement, which contradicts AWS.
+
+    moto 5.2.5 applies a bucket policy's Deny statements to object calls ignoring their
+    ``Principal`` and ``Condition`` (``FakeBucket.get_permission``), and, when
+    ``INITIAL_NO_AUTH_ACTION_COUNT`` is set, checks IAM with every condition taken as true.
+    """
+    from moto import settings
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    if not getattr(FakeBucket.get_permission, "labkit_neutral", False):
+        def get_permission(self, action: str, resource: str) -> Any:
+            return PermissionResult.NEUTRAL  # labkit has already decided
+
+        get_permission.labkit_neutral = True
+        FakeBucket.get_permission = get_permission
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+
+
+def track_writes(call: LabCall) -> None:
+    """A guard that forgets the cached organization before any call that may change it.
+
+    It runs before the call (the next call then reads the changed state); it stays on while
+    ``lab.enforce`` is false so that switching enforcement back on sees a fresh view.
+    """
+    if call.service == "organizations" and not call.operation.startswith(_READ_PREFIXES):
+        ap.invalidate(call.lab)
+    return None
+
+
+# -- the guard --------------------------------------------------------------------------------
+def authorize(call: LabCall) -> ServiceError | None:
+    """The authorization guard: None if AWS would allow ``call``, else the service's error."""
+    decision = decide(call.lab, call)
+    if decision.allowed:
+        return None
+    call.lab._labkit_last_denial = decision
+    return access_denied(call, decision)
+
+
+authorize.authorization = True  # skipped while lab.enforce is false
+
+
+def last_denial(lab) -> Decision | None:
+    """The decision behind the most recent denial in ``lab`` (for explaining it)."""
+    return getattr(lab, "_labkit_last_denial", None)
+
+
+def decide(lab, call: LabCall | None = None, **kwargs) -> Decision:
+    """The engine's decision for a call (or for :func:`request_for`'s keyword arguments)."""
+    request, policies = request_for(lab, call, **kwargs)
+    return evaluate(request, policies)
+
+
+# -- the request ------------------------------------------------------------------------------
+def request_for(lab, call: LabCall | None = None, *, account: str | None = None,
+                role: str | None = None, principal: str | None = None,
+                service: str | None = None, operation: str | None = None,
+                params: Mapping[str, Any] | None = None, action: str | None = None,
+                resource: str | None = None, region: str | None = None,
+                context: Mapping[str, Any] | None = None) -> tuple[Request, PolicySet]:
+    """The request AWS would authorize, and every policy that applies, without making a call.
+
+    Either pass a :class:`~labkit.sessions.LabCall`, or describe the call: who
+    (``account`` and ``role`` -- a session of that role, as a lab session is -- or a
+    ``principal`` ARN), what (``service`` + ``operation`` + ``params``, mapped to an IAM
+    action and resource by :mod:`labkit.operations`; or ``action`` and ``resource``
+    directly), where (``region``), and any extra condition keys (``context``).
+    """
+    if call is not None:
+        service, operation, params = call.service, call.operation, call.params
+        region, principal = call.region, call.principal_arn
+    else:
+        if principal is None:
+            if account is None:
+                raise ValueError("request_for needs a call, a principal ARN, or an account (and role)")
+            from labkit.lab import ADMIN_ROLE, MEMBER_ROLE, SESSION_NAME
+
+            account_id = lab.account_id(account)
+            role = role or (ADMIN_ROLE if account_id == lab.management_account_id else MEMBER_ROLE)
+            principal = f"arn:aws:sts::{account_id}:assumed-role/{role}/{SESSION_NAME}"
+    region = region or lab.region
+    extra: dict[str, Any] = {}
+    if action is None:
+        if service is None or operation is None:
+            raise ValueError("request_for needs an action, or a service and an operation")
+        action, resources, extra = describe_operation(service, operation, params or {}, region)
+        resource = resource or resources[0]
+        prefix = action.split(":", 1)[0]
+    else:
+        prefix = action.split(":", 1)[0].lower()
+        resource = resource or "*"
+    if prefix in GLOBAL_SERVICES:
+        region = "us-east-1"
+    return _assemble(lab, principal, action, resource, region, {**extra, **(context or {})})
+
+
+def _assemble(lab, principal: str, action: str, resource: str, region: str,
+              context: Mapping[str, Any]) -> tuple[Request, PolicySet]:
+    who = ap.identity_policies(principal)
+    policy, owner = ap.resource_policy(action, resource)
+    from labkit.policy.matching import principal_info
+
+    info = principal_info(principal)
+    principal_account = info.account
+    resource_account = owner or _arn_account(resource) or principal_account
+    keys = global_context(lab, principal, principal_account=principal_account,
+                          resource_account=resource_account, region=region,
+                          unique_id=who.unique_id)
+    keys.update(context)
+    request = Request(principal=principal, action=action, resource=resource,
+                      resource_account=resource_account, context=keys)
+    exempt = who.service_linked
+    scps = None if exempt or principal_account is None else ap.scp_path(lab, principal_account)
+    service = action.split(":", 1)[0].lower()
+    rcps = None
+    if not exempt and service in RCP_SERVICES and resource_account:
+        rcps = ap.rcp_path(lab, resource_account)
+    policies = PolicySet(identity=who.identity, boundary=who.boundary, scps=scps, rcps=rcps,
+                         resource_policy=policy)
+    return request, policies
+
+
+def _arn_account(resource: str) -> str | None:
+    parts = resource.split(":", 5)
+    return parts[4] if len(parts) == 6 and parts[4].isdigit() else None
+
+
+def global_context(lab, principal: str, *, principal_account: str | None,
+                   resource_account: str | None, region: str,
+                   unique_id: str | None = None, now: float | None = None) -> dict[str, Any]:
+    """The global condition keys AWS sets on a request from ``principal`` (see
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+
+    A role session's ``aws:PrincipalArn`` is the role's ARN; a session made with AssumeRole
+    and no MFA has ``aws:MultiFactorAuthPresent`` false, a long-term access key has none.
+    """
+    from labkit.policy.matching import principal_info
+
+    info = principal_info(principal)
+    now = time.time() if now is None else now
+    keys: dict[str, Any] = {
+        "aws:RequestedRegion": region,
+        "aws:SecureTransport": "true",
+        "aws:PrincipalIsAWSService": "false",
+        "aws:ViaAWSService": "false",
+        "aws:CurrentTime": datetime.fromtimestamp(int(now), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now)),
+    }
+    if principal_account:
+        keys["aws:PrincipalAccount"] = principal_account
+    if info.kind == "assumed-role":
+        session = principal.rsplit("/", 1)[-1]
+        keys.update({"aws:PrincipalArn": info.role_arn, "aws:PrincipalType": "AssumedRole",
+                     "aws:MultiFactorAuthPresent": "false"})
+        if unique_id:
+            keys["aws:userid"] = f"{unique_id}:{session}"
+    elif info.kind == "user":
+        keys.update({"aws:PrincipalArn": principal, "aws:PrincipalType": "User",
+                     "aws:username": info.user_name})
+        if unique_id:
+            keys["aws:userid"] = unique_id
+    elif info.kind == "root":
+        keys.update({"aws:PrincipalArn": principal, "aws:PrincipalType": "Account",
+                     "aws:userid": principal_account})
+    view = ap.org_view(lab)
+    if view is not None:
+        if principal_account in view.places:
+            keys["aws:PrincipalOrgID"] = view.organization_id
+            keys["aws:PrincipalOrgPaths"] = [view.org_path(principal_account)]
+        if resource_account in view.places:
+            keys["aws:ResourceOrgID"] = view.organization_id
+            keys["aws:ResourceOrgPaths"] = [view.org_path(resource_account)]
+    if resource_account:
+        keys["aws:ResourceAccount"] = resource_account
+    return keys
+
+
+def describe_operation(service: str, operation: str, params: Mapping[str, Any],
+                       region: str) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """IAM action, resource ARNs and service condition keys of one API call.
+
+    Uses :mod:`labkit.operations` (the exact operation-to-action map); an operation outside
+    the map is authorized as ``service:Operation`` on ``*``.
+    """
+    try:
+        from labkit import operations
+    except ImportError:  # pragma: no cover - the map is written alongside this module
+        operations = None
+    if operations is not None:
+        described = operations.describe(service, operation, params, region=region)
+        resources = tuple(described.resources) or ("*",)
+        return described.action, resources, dict(described.context)
+    prefix = _PREFIX.get(service, service)
+    return f"{prefix}:{operation}", ("*",), {}
+
+
+# -- the error --------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def error_style(service: str) -> tuple[str, int]:
+    """(error code, HTTP status) of an access denial by ``service``, from its protocol.
+
+    EC2 answers ``UnauthorizedOperation``; query and REST-XML services ``AccessDenied``;
+    JSON services ``AccessDeniedException`` (each service's API reference, "Common Errors":
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html,
+    https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html).
+
+    >>> error_style("ec2"), error_style("s3"), error_style("cloudtrail")
+    (('UnauthorizedOperation', 403), ('AccessDenied', 403), ('AccessDeniedException', 403))
+    """
+    if service == "ec2":
+        return "UnauthorizedOperation", 403
+    import botocore.session
+
+    protocol = botocore.session.get_session().get_service_model(service).protocol
+    if protocol in ("query", "rest-xml", "ec2"):
+        return "AccessDenied", 403
+    return "AccessDeniedException", 403
+
+
+_EXPLICIT = {"scp": "a service control policy", "rcp": "a resource control policy",
+             "identity": "an identity-based policy", "boundary": "a permissions boundary",
+             "resource": "a resource-based policy", "trust": "a resource-based policy"}
+_IMPLICIT = {"scp": "service control policy", "rcp": "resource control policy",
+             "identity": "identity-based policy", "boundary": "permissions boundary",
+             "resource": "resource-based policy", "trust": "resource-based policy"}
+
+
+def denial_message(decision: Decision, *, quote_resource: bool = False) -> str:
+    """AWS's sentence for a denial (one policy type named, as AWS does).
+
+    >>> from labkit.policy import parse_policy
+    >>> scp = parse_policy({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}, kind="scp")
+    >>> r = Request(principal="arn:aws:sts::222222222222:assumed-role/Dev/x", action="ec2:DescribeInstances")
+    >>> denial_message(evaluate(r, PolicySet(scps=[[scp]])))
+    'User: arn:aws:sts::222222222222:assumed-role/Dev/x is not authorized to perform: ec2:DescribeInstances with an explicit deny in a service control policy'
+    """
+    request = decision.request
+    text = f"User: {request.principal} is not authorized to perform: {request.action}"
+    if request.resource != "*":
+        resource = f'"{request.resource}"' if quote_resource else request.resource
+        text += f" on resource: {resource}"
+    blocker = decision.blocked_by[0] if decision.blocked_by else "identity"
+    if decision.result == "ExplicitlyDenied":
+        return f"{text} with an explicit deny in {_EXPLICIT[blocker]}"
+    return f"{text} because no {_IMPLICIT[blocker]} allows the {request.action} action"
+
+
+def access_denied(call: LabCall, decision: Decision) -> ServiceError:
+    """The error ``call``'s service returns for ``decision``, with labkit's explanation in
+    the response's ``LabkitExplanation`` field (the message stays AWS's)."""
+    code, status = error_style(call.service)
+    request = decision.request
+    if call.service == "s3":
+        view = ap.org_view(call.lab)
+        caller, owner = request.principal_account, request.resource_account
+        same_org = view is not None and caller in view.places and owner in view.places
+        message = (denial_message(decision, quote_resource=True)
+                   if caller == owner or same_org else "Access Denied")
+    elif code == "UnauthorizedOperation":
+        message = (f"You are not authorized to perform this operation. {denial_message(decision)}. "
+                   f"Encoded authorization failure message: {encode_failure(decision)}")
+    else:
+        message = denial_message(decision)
+    return ServiceError(code=code, message=message, status=status,
+                        fields={"LabkitExplanation": str(decision)})
+
+
+def encode_failure(decision: Decision) -> str:
+    """An encoded authorization failure message, in the shape STS DecodeAuthorizationMessage
+    documents (allowed, explicitDeny, matchedStatements, context), base64url-encoded."""
+    request = decision.request
+    body = {
+        "allowed": False,
+        "explicitDeny": decision.result == "ExplicitlyDenied",
+        "matchedStatements": {"items": [{"policy": p, "statement": s} for p, s in decision.deciding]},
+        "context": {
+            "principal": {"arn": request.principal},
+            "action": request.action,
+            "resource": request.resource,
+            "conditions": {"items": [
+                {"key": k, "values": {"items": [{"value": v} for v in vs]}}
+                for k, vs in sorted(request.context_values.items())]},
+        },
+    }
+    raw = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
