@@ -158,3 +158,16 @@ def test_labkit_cli_dispatches_validate(capsys):
 
     assert main(["validate", "tests/designs/too-deep.yaml"]) == 1
     assert "tests/designs/too-deep.yaml:15: OU 'L6'" in capsys.readouterr().out
+
+
+def test_recommended_design_attaches_the_guardrail_library():
+    design = load_design("recommended")
+    at = {path: {p.name for p in ou.policies} for path, ou in design.walk()}
+    assert {"deny-leave-organization", "deny-root-user", "deny-disable-security-services",
+            "rcp-org-boundary", "FullAWSAccess", "RCPFullAWSAccess"} == at["Root"]
+    for ou in ("Root/Workloads", "Root/Infrastructure"):
+        assert {"deny-regions-outside-approved", "deny-iam-users-and-keys"} <= at[ou]
+    assert "protect-log-archive" in at["Root/Security"]
+    assert "sandbox-allow-list" in at["Root/Sandbox"] and "FullAWSAccess" not in at["Root/Sandbox"]
+    sources = {p.name: p.source for p in design.policies}
+    assert sources["deny-root-user"] == "library" and sources["FullAWSAccess"] == "aws-managed"
