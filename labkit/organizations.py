@@ -87,7 +87,9 @@ def _constraint(reason: str, message: str) -> ServiceError:
 def _backend(call: LabCall):
     from moto.organizations.models import organizations_backends
 
-    backend = organizations_backends[call.account_id]["aws"]
+    owner = organizations_backends.master_accounts.get(call.account_id)
+    management = owner[0] if owner else call.account_id
+    backend = organizations_backends[management]["aws"]
     return backend if backend.org is not None else None
 
 
@@ -328,5 +330,7 @@ def check_call(call: LabCall) -> ServiceError | ServiceReply | None:
         return None
     backend = _backend(call)
     if backend is None:
-        return None  # no organization: moto answers AWSOrganizationsNotInUseException
+        # moto answers some of these without an organization, or fails inside.
+        return ServiceError(code="AWSOrganizationsNotInUseException",
+                            message="Your account is not a member of an organization.")
     return rule(call, backend)

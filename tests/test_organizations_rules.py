@@ -1,0 +1,169 @@
+"""The Organizations rules moto does not keep, table-driven from tests/cases/organizations/.
+
+Each case builds an organization through a lab session (``setup``), makes one call, and
+expects either AWS's error (code, reason, HTTP 400, and nothing changed) or success.
+A setup step is ``{"op", "params", "as"}`` (a boto3 call; ``as`` names the id it returns)
+or ``{"bind": {...}}``. Strings ``"$name"`` refer to ids: ``$root``, ``$management``,
+``$FullAWSAccess``, ``$RCPFullAWSAccess`` and every ``as`` name;
+``{"$policy_of_length": N}`` is a valid policy document of exactly N characters.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+
+import botocore.session
+import pytest
+
+from labkit.lab import Lab
+from labkit.organizations import MAX_POLICY_CHARACTERS, check_policy_content
+
+CASES_FILE = pathlib.Path(__file__).parent / "cases" / "organizations" / "rules.jsonl"
+CASES = [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
+
+
+def policy_of_length(n: int) -> str:
+    """A valid SCP/RCP document of exactly ``n`` characters (whitespace counts)."""
+    text = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]})
+    assert len(text) <= n
+    return text + " " * (n - len(text))
+
+
+def resolve(value, names):
+    if isinstance(value, str) and value.startswith("$"):
+        return names[value[1:]]
+    if isinstance(value, dict) and "$policy_of_length" in value:
+        return policy_of_length(value["$policy_of_length"])
+    if isinstance(value, dict):
+        return {k: resolve(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, names) for v in value]
+    return value
+
+
+def returned_id(response):
+    for path in (("OrganizationalUnit", "Id"), ("Policy", "PolicySummary", "Id"),
+                 ("CreateAccountStatus", "AccountId")):
+        node = response
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node:
+            return node
+    return None
+
+
+def fingerprint(lab):
+    """Everything these rules could change, read from moto's store."""
+    from moto.organizations.models import organizations_backends
+
+    b = organizations_backends[lab.management_account_id]["aws"]
+    return (
+        sorted((o.id, o.name, o.parent_id, tuple(p.id for p in o.attached_policies)) for o in b.ou),
+        sorted((a.id, a.status, a.parent_id, tuple(p.id for p in a.attached_policies))
+               for a in b.accounts),
+        sorted((p.id, p.name, p.content) for p in b.policies),
+        [dict(t) for t in next(o for o in b.ou if o.type == "ROOT").policy_types],
+    )
+
+
+def test_case_file_is_well_formed():
+    names = [c["name"] for c in CASES]
+    assert len(names) == len(set(names)), "case names must be unique"
+    for case in CASES:
+        assert case["source"].startswith("https://docs.aws.amazon.com/"), case["name"]
+        assert ("ok" in case["expect"]) != ("error" in case["expect"]), case["name"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_rule(case):
+    with Lab() as lab:
+        org = lab.session("management").client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        root = org.list_roots()["Roots"][0]["Id"]
+        for policy_type in case.get("enable", ["SERVICE_CONTROL_POLICY"]):
+            org.enable_policy_type(RootId=root, PolicyType=policy_type)
+        names = {"root": root, "management": lab.management_account_id,
+                 "FullAWSAccess": "p-FullAWSAccess", "RCPFullAWSAccess": "p-RCPFullAWSAccess"}
+        for step in case["setup"]:
+            if "bind" in step:
+                names.update(resolve(step["bind"], names))
+                continue
+            response = getattr(org, step["op"])(**resolve(step["params"], names))
+            if "as" in step:
+                names[step["as"]] = returned_id(response)
+
+        call = case["call"]
+        before = fingerprint(lab)
+        expect = case["expect"]
+        if "ok" in expect:
+            response = getattr(org, call["op"])(**resolve(call["params"], names))
+            assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+            for path, wanted in expect.get("result", {}).items():
+                node = response
+                for key in path.split("."):
+                    node = node[key]
+                assert node == wanted
+            assert fingerprint(lab) != before or call["op"] in ("close_account",)
+        else:
+            error_class = getattr(org.exceptions, expect["error"])
+            with pytest.raises(error_class) as raised:
+                getattr(org, call["op"])(**resolve(call["params"], names))
+            response = raised.value.response
+            assert response["Error"]["Code"] == expect["error"]
+            assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+            assert response["Error"]["Message"]
+            assert response.get("Reason") == expect.get("reason")
+            if expect.get("unchanged"):
+                assert fingerprint(lab) == before, "a refused call changed the organization"
+
+
+def organizations_model():
+    return botocore.session.get_session().get_service_model("organizations")
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if "error" in c["expect"]],
+    ids=[c["name"] for c in CASES if "error" in c["expect"]])
+def test_error_code_and_reason_are_in_botocores_model(case):
+    model = organizations_model()
+    operation = model.operation_model(
+        "".join(part.title() for part in case["call"]["op"].split("_")))
+    codes = {shape.name for shape in operation.error_shapes}
+    assert case["expect"]["error"] in codes, f"{operation.name} cannot raise {case['expect']['error']}"
+    reason = case["expect"].get("reason")
+    if reason:
+        enum_shape = model.shape_for(case["expect"]["error"]).members["Reason"]
+        assert reason in enum_shape.enum
+
+
+def test_policy_sizes_follow_the_quotas_page():
+    assert MAX_POLICY_CHARACTERS == {"SERVICE_CONTROL_POLICY": 5120,
+                                     "RESOURCE_CONTROL_POLICY": 5120}
+    # Other policy types are not limited by this guard.
+    assert check_policy_content("TAG_POLICY", "{") is None
+
+
+def test_calls_outside_organizations_are_not_checked():
+    with Lab() as lab:
+        iam = lab.session("management").client("iam")
+        assert iam.list_roles()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_without_an_organization_moto_answers():
+    with Lab() as lab:
+        org = lab.session("management").client("organizations")
+        with pytest.raises(org.exceptions.AWSOrganizationsNotInUseException):
+            org.create_organizational_unit(ParentId="r-abcd", Name="Prod")
+
+
+def test_a_member_account_finds_its_organization():
+    """A member's calls are checked against its organization (the management's store)."""
+    with Lab() as lab:
+        org = lab.session("management").client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        org.create_account(AccountName="dev", Email="dev@example.com")
+        member = lab.session("dev").client("organizations")
+        with pytest.raises(member.exceptions.ConstraintViolationException) as raised:
+            member.close_account(AccountId=lab.management_account_id)
+        assert raised.value.response["Reason"] == "CANNOT_CLOSE_MANAGEMENT_ACCOUNT"
