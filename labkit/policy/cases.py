@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator
 from .model import RESULTS, Level, PolicySet, Request
 from .parse import PolicyParseError, parse_policy
 
-__all__ = ["Case", "CaseError", "case_from_dict", "load_cases", "read_case_lines"]
+__all__ = ["Case", "CaseError", "case_from_dict", "case_from_line", "load_cases", "read_case_lines"]
 
 
 class CaseError(ValueError):
@@ -51,18 +51,42 @@ def _levels(value: Any, kind: str, where: str) -> tuple[Level, ...] | None:
     return tuple(levels)
 
 
-def case_from_dict(data: Any, *, where: str = "case") -> Case:
-    """Build a :class:`Case`; raises :class:`CaseError` naming the problem."""
-    if not isinstance(data, dict):
-        raise CaseError(f"{where}: a case is a JSON object, got {type(data).__name__}")
-    name = data.get("name") or where
-    where = f"{where} {name!r}" if data.get("name") else where
+def _identity(value: Any, where: str) -> tuple:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise CaseError(f"{where}: identity_policies must be a list")
+    return tuple(parse_policy(doc, name=f"identity policy {i + 1}") for i, doc in enumerate(value))
+
+
+def _one(name: str, kind: str):
+    def build(value: Any, where: str):
+        return None if value is None else parse_policy(value, name=name, kind=kind)
+    return build
+
+
+# case field -> (builder of the engine's value, PolicySet field)
+_SECTIONS = {
+    "identity_policies": _identity,
+    "permissions_boundary": _one("permissions boundary", "boundary"),
+    "scps": lambda value, where: _levels(value, "scp", where),
+    "rcps": lambda value, where: _levels(value, "rcp", where),
+    "resource_policy": _one("resource policy", "resource"),
+}
+_FIELDS = {"identity_policies": "identity", "permissions_boundary": "boundary", "scps": "scps",
+           "rcps": "rcps", "resource_policy": "resource_policy"}
+
+
+def _head(data: dict, where: str) -> tuple[str, str, Request, str | None]:
+    """Name, location, request and expected result of a case (everything but its policies)."""
+    name = data.get("name")
+    where = f"{where} {name!r}" if name else where
     raw = data.get("request")
     if not isinstance(raw, dict):
         raise CaseError(f"{where}: request must be an object")
-    missing = [f for f in ("principal", "action") if not isinstance(raw.get(f), str)]
-    if missing:
-        raise CaseError(f"{where}: request.{missing[0]} must be a string")
+    for field in ("principal", "action"):
+        if not isinstance(raw.get(field), str):
+            raise CaseError(f"{where}: request.{field} must be a string")
     context = raw.get("context") or {}
     if not isinstance(context, dict):
         raise CaseError(f"{where}: request.context must be an object")
@@ -73,25 +97,100 @@ def case_from_dict(data: Any, *, where: str = "case") -> Case:
         request = Request(principal=raw["principal"], action=raw["action"],
                           resource=raw.get("resource") or "*",
                           resource_account=raw.get("resource_account"), context=context)
-        identity = data.get("identity_policies") or []
-        if not isinstance(identity, list):
-            raise CaseError(f"{where}: identity_policies must be a list")
-        boundary = data.get("permissions_boundary")
-        resource = data.get("resource_policy")
-        policies = PolicySet(
-            identity=tuple(parse_policy(doc, name=f"identity policy {i + 1}") for i, doc in enumerate(identity)),
-            boundary=None if boundary is None else parse_policy(boundary, name="permissions boundary", kind="boundary"),
-            scps=_levels(data.get("scps"), "scp", where),
-            rcps=_levels(data.get("rcps"), "rcp", where),
-            resource_policy=None if resource is None else parse_policy(resource, name="resource policy", kind="resource"),
-        )
+    except ValueError as exc:
+        raise CaseError(f"{where}: {exc}") from None
+    return name or where, where, request, expected
+
+
+def _policy_set(sections: dict, where: str) -> PolicySet:
+    try:
+        return PolicySet(identity=sections["identity_policies"], boundary=sections["permissions_boundary"],
+                         scps=sections["scps"], rcps=sections["rcps"],
+                         resource_policy=sections["resource_policy"])
+    except ValueError as exc:
+        raise CaseError(f"{where}: {exc}") from None
+
+
+def case_from_dict(data: Any, *, where: str = "case") -> Case:
+    """Build a :class:`Case`; raises :class:`CaseError` naming the problem."""
+    if not isinstance(data, dict):
+        raise CaseError(f"{where}: a case is a JSON object, got {type(data).__name__}")
+    name, where, request, expected = _head(data, where)
+    try:
+        sections = {field: build(data.get(field), where) for field, build in _SECTIONS.items()}
     except PolicyParseError as exc:
         raise CaseError(f"{where}: {exc}") from None
-    except ValueError as exc:
-        if isinstance(exc, CaseError):
-            raise
+    return Case(name=name, request=request, policies=_policy_set(sections, where), expected=expected)
+
+
+_TOP_KEYS = tuple(f'"{field}":' for field in ("name", "request", "identity_policies", "permissions_boundary",
+                                                "scps", "rcps", "resource_policy", "expected"))
+_SECTION_CACHE: dict[tuple[str, str], Any] = {}
+_CACHE_LIMIT = 20000
+
+
+def case_from_line(line: str, *, where: str = "case") -> Case:
+    """Build a :class:`Case` from one JSON line, parsing each distinct policy section once.
+
+    The line is cut where each SCHEMA.md key (``"scps":`` ...) first appears; each
+    policy section's text keys a cache, so cases that share SCP paths or policies skip both
+    JSON decoding and parsing. A piece is only ever cached after it decoded as exactly one
+    JSON value, and a cut in the wrong place (inside a nested value, before an unknown key,
+    with unusual spacing) leaves a piece that cannot: the line is then decoded whole.
+    Raises :class:`CaseError` for a case that does not follow SCHEMA.md.
+    """
+    cuts = []
+    for key in _TOP_KEYS:
+        at = line.find(key)
+        if at >= 0:  # a nested key of the same name cuts inside a value: caught below
+            cuts.append((at, key))
+    cuts.sort()
+    body = line.strip()
+    if not cuts or not body.startswith("{") or not body.endswith("}") or body[1:].lstrip()[:1] != '"' \
+            or line[:cuts[0][0]].strip() != "{":
+        return _from_full_line(line, where)
+    spans = {}
+    for i, (at, key) in enumerate(cuts):
+        stop = cuts[i + 1][0] if i + 1 < len(cuts) else line.rfind("}")
+        text = line[at + len(key):stop].strip()
+        if i + 1 < len(cuts):
+            if not text.endswith(","):
+                return _from_full_line(line, where)
+            text = text[:-1].rstrip()
+        spans[key[1:-2]] = text
+    try:
+        head = {f: json.loads(spans[f]) for f in ("name", "request", "expected") if f in spans}
+    except json.JSONDecodeError:
+        return _from_full_line(line, where)
+    base = where
+    name, where, request, expected = _head(head, where)
+    sections = {}
+    try:
+        for field, build in _SECTIONS.items():
+            text = spans.get(field)
+            if text is None or text == "null":
+                sections[field] = build(None, where)
+                continue
+            value = _SECTION_CACHE.get((field, text))
+            if value is None:
+                value = build(json.loads(text), where)
+                if len(_SECTION_CACHE) > _CACHE_LIMIT:
+                    _SECTION_CACHE.clear()
+                _SECTION_CACHE[(field, text)] = value
+            sections[field] = value
+    except json.JSONDecodeError:
+        return _from_full_line(line, base)
+    except PolicyParseError as exc:
         raise CaseError(f"{where}: {exc}") from None
-    return Case(name=name, request=request, policies=policies, expected=expected)
+    return Case(name=name, request=request, policies=_policy_set(sections, where), expected=expected)
+
+
+def _from_full_line(line: str, where: str) -> Case:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CaseError(f"{where} column {exc.colno}: invalid JSON: {exc.msg}") from None
+    return case_from_dict(data, where=where)
 
 
 def read_case_lines(lines: Iterable[str], *, source: str = "<cases>") -> Iterator[tuple[int, dict | None, str | None]]:

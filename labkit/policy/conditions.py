@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Callable
 
-from .matching import wildcard_regex
+from .matching import compile_wildcards
 from .variables import has_variables, resolve, template_regex
 
 __all__ = [
@@ -72,11 +72,11 @@ def _eq_ci(value: str, policy: str) -> bool:
 
 
 def _like_prepare(policy: str):
-    return re.compile(wildcard_regex(policy) + r"\Z", re.DOTALL)
+    return compile_wildcards((policy,))
 
 
 def _like(value: str, policy) -> bool:
-    return policy.match(value) is not None
+    return policy(value)
 
 
 def _number(text: str) -> float | None:
@@ -151,13 +151,12 @@ def _ip(value: str, network) -> bool:
 
 def _arn_prepare(policy: str):
     """Each of the six colon-separated parts is matched on its own, wildcards allowed."""
-    parts = policy.split(":", 5)
-    return tuple(re.compile(wildcard_regex(p) + r"\Z", re.DOTALL) for p in parts)
+    return tuple(compile_wildcards((part,)) for part in policy.split(":", 5))
 
 
 def _arn(value: str, policy) -> bool:
     parts = value.split(":", 5)
-    return len(parts) == len(policy) and all(p.match(v) for p, v in zip(policy, parts))
+    return len(parts) == len(policy) and all(p(v) for p, v in zip(policy, parts))
 
 
 def _family(family: str, prepare, pairs: dict) -> dict:
@@ -256,7 +255,7 @@ def compile_condition(operator: str, key: str, values: tuple[str, ...]) -> Calla
             if op.like and op.prepare is _like_prepare:
                 regex = template_regex(text, context)
                 if regex is not None:
-                    out.append(re.compile(regex + r"\Z", re.DOTALL))
+                    out.append(re.compile(regex + r"\Z", re.DOTALL).match)
             else:
                 resolved = resolve(text, context)
                 if resolved is not None:

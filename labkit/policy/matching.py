@@ -61,19 +61,27 @@ def wildcard_regex(pattern: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _compile_set(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    # Fast paths first: exact names (a set lookup) and trailing-star prefixes (one C-level
+    # startswith over a tuple); only other shapes pay for a regular expression.
     if not patterns:
         return _NEVER
     if "*" in patterns:
         return _ALWAYS
     literals = frozenset(p for p in patterns if "*" not in p and "?" not in p)
-    wild = [p for p in patterns if p not in literals]
-    if not wild:
+    prefixes = tuple(p[:-1] for p in patterns
+                     if p.endswith("*") and "*" not in p[:-1] and "?" not in p)
+    rest = [p for p in patterns if p not in literals and p[:-1] not in prefixes]
+    regex = None
+    if rest:
+        regex = re.compile("(?:" + "|".join(wildcard_regex(p) for p in rest) + r")\Z", re.DOTALL).match
+    if not rest and not prefixes:
         return literals.__contains__
-    regex = re.compile("(?:" + "|".join(wildcard_regex(p) for p in wild) + r")\Z", re.DOTALL)
-    fullmatch = regex.match
-    if not literals:
-        return lambda value: fullmatch(value) is not None
-    return lambda value: value in literals or fullmatch(value) is not None
+    if not rest and not literals:
+        return lambda value: value.startswith(prefixes)
+    if not rest:
+        return lambda value: value in literals or value.startswith(prefixes)
+    return lambda value: (value in literals or (bool(prefixes) and value.startswith(prefixes))
+                          or regex(value) is not None)
 
 
 def compile_wildcards(patterns: tuple[str, ...]) -> Callable[[str], bool]:

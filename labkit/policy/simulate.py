@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import IO, Iterable, Iterator
 
-from .cases import CaseError, case_from_dict, read_case_lines
+from .cases import CaseError, case_from_line
 from .evaluate import evaluate
 
 __all__ = ["simulate_lines", "simulate_stream"]
@@ -22,18 +22,25 @@ __all__ = ["simulate_lines", "simulate_stream"]
 
 def simulate_lines(lines: Iterable[str], *, source: str = "<cases>") -> Iterator[dict]:
     """Evaluate each case line; yield ``{"name", "decision", "blocked_by", "error"}``."""
-    for number, data, error in read_case_lines(lines, source=source):
-        name = data.get("name") if isinstance(data, dict) else None
-        if error is None:
-            try:
-                case = case_from_dict(data, where=f"{source} line {number}")
-                decision = evaluate(case.request, case.policies)
-                yield {"name": case.name, "decision": decision.result,
-                       "blocked_by": list(decision.blocked_by), "error": None}
-                continue
-            except CaseError as exc:
-                error = str(exc)
-        yield {"name": name, "decision": None, "blocked_by": [], "error": error}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            case = case_from_line(line, where=f"{source} line {number}")
+        except CaseError as exc:
+            yield {"name": _name_of(line), "decision": None, "blocked_by": [], "error": str(exc)}
+            continue
+        decision = evaluate(case.request, case.policies)
+        yield {"name": case.name, "decision": decision.result,
+               "blocked_by": list(decision.blocked_by), "error": None}
+
+
+def _name_of(line: str) -> str | None:
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    return data.get("name") if isinstance(data, dict) else None
 
 
 def simulate_stream(source: IO[str], out: IO[str], *, label: str = "<cases>") -> int:

@@ -1,0 +1,109 @@
+"""Policy engine speed: simulate throughput over sample.jsonl, and the effective-permission matrix.
+
+Run: ``.venv/bin/python benchmarks/policy_engine.py [path/to/sample.jsonl]``. Prints figures;
+asserts nothing (targets, on the lab's 2-core machine: >= 15,000 cases/s; matrix < 2 s).
+Wall-clock and CPU time are both shown: other work on a shared machine inflates wall time.
+"""
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from labkit.policy import Level, parse_policy  # noqa: E402
+from labkit.policy.matrix import effective_permissions  # noqa: E402
+from labkit.policy.simulate import simulate_lines  # noqa: E402
+
+SAMPLE = ROOT.parent / "shared" / "policy-cases" / "sample.jsonl"
+
+
+def timed(func):
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = func()
+    return value, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def bench_simulate(path: Path, repeats: int = 5) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows, wall, cpu = timed(lambda: list(simulate_lines(lines)))
+    errors = sum(r["error"] is not None for r in rows)
+    print(f"simulate, first pass (parsing every distinct policy): {len(rows)} cases, "
+          f"{len(rows) / wall:,.0f} cases/s wall, {len(rows) / cpu:,.0f} cases/s CPU, {errors} errors")
+    rows, wall, cpu = timed(lambda: [r for _ in range(repeats) for r in simulate_lines(lines)])
+    print(f"simulate, {repeats} more passes (parsed policies cached): {len(rows)} cases, "
+          f"{len(rows) / wall:,.0f} cases/s wall, {len(rows) / cpu:,.0f} cases/s CPU")
+
+
+SERVICES = ["s3", "ec2", "iam", "kms", "sts", "cloudtrail", "config", "organizations", "lambda",
+            "dynamodb", "rds", "sqs", "sns", "logs", "cloudwatch", "securityhub", "guardduty",
+            "secretsmanager", "ecr", "ecs"]
+VERBS = ["Get", "List", "Describe", "Create", "Delete", "Put", "Update", "Tag", "Untag", "Stop"]
+REGIONS = ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"]
+
+
+def scp_library(rng: random.Random) -> list:
+    actions = [f"{s}:{v}*" for s in SERVICES for v in VERBS]
+    docs = []
+    for i in range(12):  # deny lists
+        docs.append({"Statement": [{"Sid": f"DenyList{i}", "Effect": "Deny",
+                                    "Action": rng.sample(actions, rng.randint(2, 8)), "Resource": "*"}]})
+    for i, allowed in enumerate((["us-east-1", "eu-west-1"], ["us-east-1"], ["eu-west-1", "ap-south-1"])):
+        docs.append({"Statement": [{"Sid": f"RegionGuard{i}", "Effect": "Deny",
+                                    "NotAction": ["iam:*", "sts:*", "organizations:*", "cloudfront:*"],
+                                    "Resource": "*",
+                                    "Condition": {"StringNotEquals": {"aws:RequestedRegion": allowed}}}]})
+    for i in range(4):  # protected logging with a break-glass exemption (reads aws:PrincipalArn)
+        docs.append({"Statement": [{"Sid": f"ProtectLogging{i}", "Effect": "Deny",
+                                    "Action": ["cloudtrail:Stop*", "cloudtrail:Delete*", "config:Delete*"],
+                                    "Resource": "*",
+                                    "Condition": {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/BreakGlass{i}"}}}]})
+    for i in range(6):  # allow lists
+        docs.append({"Statement": [{"Sid": f"AllowList{i}", "Effect": "Allow",
+                                    "Action": [f"{s}:*" for s in rng.sample(SERVICES, 12)], "Resource": "*"}]})
+    return [parse_policy(d, name=f"scp-{n}", kind="scp") for n, d in enumerate(docs)]
+
+
+def build_org(rng: random.Random, accounts: int = 1000, ous: int = 50):
+    full = parse_policy({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+                        name="FullAWSAccess", kind="scp")
+    library = scp_library(rng)
+    denies = [p for p in library if p.statements[0].effect == "Deny"]
+    allows = [p for p in library if p.statements[0].effect == "Allow"]
+
+    def level(label: str) -> Level:
+        # 2 to 5 SCPs per level; one level in eight is an allow list instead of FullAWSAccess
+        base = rng.choice(allows) if rng.random() < 0.125 else full
+        return Level(label=label, policies=(base, *rng.sample(denies, rng.randint(1, 4))))
+
+    root = level("Root")
+    top = [[root, level(f"OU {i}")] for i in range(10)]
+    chains = top + [[*top[i % 10], level(f"OU {10 + i}")] for i in range(ous - 10)]
+    paths = {}
+    for n in range(accounts):
+        account = f"{100000000000 + n:012d}"
+        paths[account] = [*chains[n % len(chains)], level(f"Account {account}")]
+    return paths
+
+
+def bench_matrix() -> None:
+    rng = random.Random(20250919)
+    paths = build_org(rng)
+    actions = [f"{s}:{v}{noun}" for s in SERVICES for v in VERBS for noun in ("Thing",)]
+    matrix, wall, cpu = timed(lambda: effective_permissions(paths, actions, REGIONS))
+    counts = matrix.counts()
+    print(f"matrix: {len(paths)} accounts under 50 OUs, {len(actions)} actions, {len(REGIONS)} regions "
+          f"= {len(matrix):,} decisions in {wall:.3f} s wall ({cpu:.3f} s CPU), "
+          f"{len(matrix) / wall:,.0f} decisions/s; {counts}")
+
+
+if __name__ == "__main__":
+    sample = Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLE
+    if sample.exists():
+        bench_simulate(sample)
+    else:
+        print(f"skipping simulate: {sample} not found")
+    bench_matrix()
