@@ -220,6 +220,19 @@ def _cell(outcome: tuple[str, int | None, str], labels: Sequence[str]) -> str:
     return f"{result} @ {_short_level(labels[position])}: {what}"
 
 
+def _requested_region(action: str, region: str) -> str:
+    """``aws:RequestedRegion`` of a call: a global service's single endpoint is in us-east-1
+    whatever Region the client names
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion).
+
+    >>> _requested_region("iam:ListRoles", "ap-south-1"), _requested_region("ec2:RunInstances", "ap-south-1")
+    ('us-east-1', 'ap-south-1')
+    """
+    from labkit.enforcement import GLOBAL_SERVICES
+
+    return "us-east-1" if action.split(":", 1)[0].lower() in GLOBAL_SERVICES else region
+
+
 def cell_kind(cell: str) -> str:
     """The decision a cell of :func:`effective_permissions` states (its first word)."""
     return cell.split(" ", 1)[0]
@@ -276,7 +289,9 @@ def effective_permissions(lab, accounts: Iterable[str] | None = None,
 
     **Only SCPs are evaluated** (with an identity policy that allows everything): the table
     shows the most any principal in the account could be allowed, not what a given role
-    may do. The principal is ``role`` (default: the lab's role for the account,
+    may do. A global service (IAM, Organizations, ...) is served from us-east-1, so its
+    ``aws:RequestedRegion`` is us-east-1 in every column, as in AWS. The principal is a
+    session of ``role`` (default: the lab's role for the account,
     ``OrganizationAccountAccessRole`` in members) so that role-name exemptions such as a
     BreakGlass role show up; ``resource`` is the request's resource (default ``*``).
     The management account shows ``Allowed`` throughout: SCPs never restrict it
@@ -288,7 +303,8 @@ def effective_permissions(lab, accounts: Iterable[str] | None = None,
     import pandas as pd
 
     from labkit.applicable_policies import org_view, scp_path
-    from labkit.lab import ADMIN_ROLE, MEMBER_ROLE
+    from labkit.enforcement import global_context
+    from labkit.lab import ADMIN_ROLE, MEMBER_ROLE, SESSION_NAME
     from labkit.policy import PolicySet, Request, evaluate
 
     actions, regions = list(actions), list(regions)
@@ -319,10 +335,13 @@ def effective_permissions(lab, accounts: Iterable[str] | None = None,
         outcomes = cache.get(key)
         if outcomes is None:
             policies = PolicySet(identity=identity, scps=path)
-            principal = f"arn:aws:iam::{account_id}:role/{who}"
+            principal = f"arn:aws:sts::{account_id}:assumed-role/{who}/{SESSION_NAME}"
+            contexts = {r: global_context(lab, principal, principal_account=account_id,
+                                          resource_account=None, region=r, now=0)
+                        for r in {*regions, "us-east-1"}}
             outcomes = [
                 _outcome(evaluate(Request(principal=principal, action=a, resource=resource,
-                                          context={"aws:RequestedRegion": r}), policies))
+                                          context=contexts[_requested_region(a, r)]), policies))
                 for a in actions for r in regions]
             cache[key] = outcomes
         labels = [level.label for level in path]
