@@ -141,3 +141,22 @@ def test_organizations_notebook_writes_the_boto3_calls_it_teaches():
 def test_secret_patterns_catch_what_they_should(source, caught):
     hits = [what for what, pattern in SECRET_PATTERNS.items() if pattern.search(source)]
     assert bool(hits) is caught, (source, hits)
+
+
+def test_student_version_checks_say_what_is_wrong():
+    """Blank the cells tagged ``solution`` (the student version) and run the notebook: each
+    check right after a blanked exercise reports what is still to fix instead of passing."""
+    from nbclient import NotebookClient
+
+    nb = _read(NOTEBOOKS_DIR / "01-organizations.ipynb")
+    checks_after_solution = []
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for i, cell in enumerate(code_cells):
+        if "solution" in cell.metadata.get("tags", []):
+            cell.source = "# your answer here"
+            checks_after_solution.append(code_cells[i + 1])
+    NotebookClient(nb, kernel_name="python3", timeout=300, resources={
+        "metadata": {"path": str(NOTEBOOKS_DIR)}}).execute()
+    for check in checks_after_solution:
+        html = "".join(out.get("data", {}).get("text/html", "") for out in check.outputs)
+        assert "to fix" in html and "passed" not in html, f"{check.source}: {html[:300]}"
