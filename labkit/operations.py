@@ -19,6 +19,7 @@ gap (``mapped`` is false); :func:`unmapped_operations` lists every such operatio
 
 Map syntax (``operations.yaml``): per boto3 service, ``prefix`` (the IAM service prefix),
 ``star`` (operations whose action has the same name and no resource ARN the map builds),
+``approximate`` (operations authorized on ``*`` although the reference names a resource type),
 ``renamed`` (operation -> action, on ``*``) and ``operations`` (operation -> ``action``,
 ``when`` (parameter -> the action used when the call has it, as S3's ``VersionId``),
 ``resources``, ``context``, ``tags``). In a resource template, ``{partition}``,
@@ -110,6 +111,7 @@ def operation_map() -> dict:
                 raise OperationMapError(f"{where}.{name}: unknown fields {sorted(unknown)}")
             entries[name] = {"action": name, **entry}
         table[service] = {"prefix": spec["prefix"], "endpoint_region": spec.get("endpoint_region"),
+                          "approximate": tuple(spec.get("approximate") or ()),
                           "operations": entries}
     return table
 
@@ -306,7 +308,7 @@ def _context_value(path: str, params: Mapping[str, Any], lookup: Mapping[str, An
 
 
 #: Organizations id prefixes -> ARN resource type (list_awsorganizations.html, linked above).
-_ORG_TYPES = {"r-": "root", "ou-": "ou", "p-": "policy", "h-": "handshake"}
+_ORG_TYPES = {"r-": "root", "ou-": "ou", "p-": "policy"}
 #: EC2 id prefixes -> ARN resource type (list_amazonec2.html); images and snapshots have no account.
 _EC2_TYPES = {"i-": "instance", "vpc-": "vpc", "subnet-": "subnet", "sg-": "security-group",
               "vol-": "volume", "snap-": "snapshot", "ami-": "image", "eni-": "network-interface",
