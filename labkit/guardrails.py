@@ -217,7 +217,7 @@ def _cell(outcome: tuple[str, int | None, str], labels: Sequence[str]) -> str:
     result, position, what = outcome
     if position is None:
         return result
-    return f"{result} @ {_short_level(labels[position])}: {what}"
+    return f"{result} @ {labels[position]}: {what}"
 
 
 def _requested_region(action: str, region: str) -> str:
@@ -344,7 +344,7 @@ def effective_permissions(lab, accounts: Iterable[str] | None = None,
                                           context=contexts[_requested_region(a, r)]), policies))
                 for a in actions for r in regions]
             cache[key] = outcomes
-        labels = [level.label for level in path]
+        labels = [_short_level(level.label) for level in path]
         data.append([_cell(o, labels) for o in outcomes])
     frame = pd.DataFrame(data, index=pd.Index([n for n, _ in rows], name="account"), columns=columns)
     frame.attrs["distinct_paths"] = len(cache)
