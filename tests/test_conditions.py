@@ -1,0 +1,67 @@
+"""Condition operators, table-driven from tests/cases/conditions/*.jsonl.
+
+Each case names its operator, key, policy values, request context and the expected truth,
+and the AWS page that defines the rule (``source``).
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from labkit.policy.conditions import (OPERATORS, UnknownOperatorError, compile_condition,
+                                      explain_condition, split_operator)
+from labkit.policy.model import Request
+from labkit.policy.parse import PolicyParseError, parse_policy
+
+CASES_DIR = Path(__file__).parent / "cases" / "conditions"
+CASES = [
+    pytest.param(case, id=f"{path.stem}:{case['name']}")
+    for path in sorted(CASES_DIR.glob("*.jsonl"))
+    for case in map(json.loads, path.read_text().splitlines())
+]
+
+
+def context_of(raw: dict) -> dict:
+    # the engine's own normalisation: lower-cased keys, tuples of strings
+    return Request(principal="arn:aws:iam::111111111111:role/R", action="s3:X", context=raw).context_values
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_condition_case(case):
+    assert case["source"].startswith("https://docs.aws.amazon.com/")
+    test = compile_condition(case["operator"], case["key"], tuple(case["values"]))
+    assert test(context_of(case["context"])) is case["expected"]
+
+
+def test_every_operator_family_has_cases():
+    families = {OPERATORS[split_operator(c.values[0]["operator"])[1]].family
+                for c in CASES if split_operator(c.values[0]["operator"])[1] != "Null"}
+    assert families == {op.family for op in OPERATORS.values()}
+    assert any(c.values[0]["operator"] == "Null" for c in CASES)
+
+
+def test_every_base_operator_is_exercised():
+    used = {split_operator(c.values[0]["operator"])[1] for c in CASES}
+    missing = set(OPERATORS) - used
+    assert not missing, f"operators without a case: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("operator", ["StringEqualz", "Foo:StringEquals", "NullIfExists",
+                                      "ForAnyValue:Null", "IfExists"])
+def test_unknown_operator_raises(operator):
+    with pytest.raises(UnknownOperatorError, match="operator"):
+        compile_condition(operator, "aws:SourceIp", ("x",))
+
+
+def test_unknown_operator_in_policy_is_a_parse_error_naming_the_statement():
+    doc = {"Statement": [{"Sid": "S1", "Effect": "Allow", "Action": "*", "Resource": "*",
+                          "Condition": {"StringEqualz": {"aws:SourceIp": "x"}}}]}
+    with pytest.raises(PolicyParseError, match=r"policy 'p', statement 1 \(Sid 'S1'\).*StringEqualz"):
+        parse_policy(doc, name="p")
+
+
+def test_explain_names_key_and_values():
+    passed, text = explain_condition("StringNotEquals", "aws:RequestedRegion", ("us-east-1",),
+                                     context_of({"aws:RequestedRegion": "ap-south-1"}))
+    assert passed is True
+    assert "aws:RequestedRegion" in text and "'ap-south-1'" in text and "'us-east-1'" in text

@@ -1,0 +1,113 @@
+"""Explanations: AWS-style sentences, per-statement reasons, SCP/RCP level outcomes, tables.
+
+Sentence wording follows AWS's access-denied messages:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+"""
+import pytest
+
+from labkit.policy import Level, PolicySet, Request, evaluate, parse_policy
+
+DEV = "arn:aws:iam::222222222222:role/Developer"
+
+
+def scp(doc, name):
+    return parse_policy(doc, name=name, kind="scp")
+
+
+FULL = scp({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}, "FullAWSAccess")
+DENY_REGIONS = scp({"Statement": [{"Sid": "DenyRegions", "Effect": "Deny", "NotAction": "iam:*", "Resource": "*",
+                                   "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}}]},
+                   "deny-regions")
+EC2_ONLY = scp({"Statement": [{"Sid": "Ec2Only", "Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}, "ec2-only")
+ADMIN = parse_policy({"Statement": [{"Sid": "Admin", "Effect": "Allow", "Action": "*", "Resource": "*"}]}, name="admin")
+
+
+def path(*levels):
+    return [Level(label=label, policies=tuple(policies)) for label, policies in levels]
+
+
+def decide(action="s3:GetObject", region="ap-south-1", **policies):
+    request = Request(principal=DEV, action=action, resource="arn:aws:s3:::b/k",
+                      context={"aws:RequestedRegion": region})
+    return evaluate(request, PolicySet(**policies))
+
+
+@pytest.mark.parametrize("policies,result,phrases", [
+    ({"identity": [ADMIN], "scps": path(("Root", [FULL]), ("OU Workloads", [FULL, DENY_REGIONS]))},
+     "ExplicitlyDenied",
+     ["with an explicit deny in a service control policy", "SCP 'deny-regions' attached at OU Workloads",
+      "'DenyRegions'"]),
+    ({"identity": [ADMIN], "scps": path(("Root", [FULL]), ("OU Sandbox", [EC2_ONLY]))},
+     "ImplicitlyDenied",
+     ["because no service control policy allows the s3:GetObject action", "nothing attached at OU Sandbox"]),
+    ({"identity": []}, "ImplicitlyDenied", ["because no identity-based policy allows the s3:GetObject action"]),
+    ({"identity": [ADMIN], "boundary": parse_policy({"Statement": [
+        {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}, name="pb", kind="boundary")},
+     "ImplicitlyDenied", ["because no permissions boundary allows the s3:GetObject action"]),
+    ({"identity": [ADMIN]}, "Allowed", [f"{DEV} is allowed to perform: s3:GetObject"]),
+])
+def test_sentence(policies, result, phrases):
+    decision = decide(**policies)
+    assert decision.result == result
+    text = str(decision)
+    for phrase in phrases:
+        assert phrase in text, text
+
+
+def test_scp_levels_expose_each_level():
+    decision = decide(identity=[ADMIN], scps=path(("Root", [FULL]), ("OU Sandbox", [EC2_ONLY]),
+                                                  ("Account 222222222222", [FULL, DENY_REGIONS])))
+    outcomes = [(o.label, o.status, o.policy, o.statement) for o in decision.scp_levels]
+    assert outcomes == [("Root", "allows", "FullAWSAccess", "statement 1"),
+                        ("OU Sandbox", "no-allow", None, None),
+                        ("Account 222222222222", "denies", "deny-regions", "DenyRegions")]
+    assert decision.result == "ExplicitlyDenied"  # a deny anywhere beats a missing allow
+    assert decision.rcp_levels is None
+
+
+def test_details_say_which_condition_and_value():
+    decision = decide(identity=[ADMIN], scps=path(("Root", [FULL, DENY_REGIONS])), region="eu-west-1")
+    assert decision.result == "Allowed"
+    report = next(r for r in decision.details if r.policy == "deny-regions")
+    (statement,) = report.statements
+    assert not statement.applies
+    assert "StringNotEquals aws:RequestedRegion" in statement.reason and "'eu-west-1'" in statement.reason
+
+
+@pytest.mark.parametrize("doc,reason", [
+    ({"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}, "is not matched by Action"),
+    ({"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}, "is excluded by NotAction"),
+    ({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::other/*"}, "is not matched by Resource"),
+    ({"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::b/*"}, "is excluded by NotResource"),
+    ({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, "action and resource match"),
+])
+def test_statement_reasons(doc, reason):
+    policy = parse_policy({"Statement": [doc]}, name="p")
+    (report,) = decide(identity=[policy]).details
+    assert reason in report.statements[0].reason
+
+
+def test_principal_reason_in_resource_policy():
+    rp = parse_policy({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:role/Other"},
+                                      "Action": "s3:*", "Resource": "*"}]}, name="bucket policy", kind="resource")
+    decision = decide(resource_policy=rp)
+    assert "is not named by Principal" in decision.details[0].statements[0].reason
+
+
+def test_frame_and_html():
+    pytest.importorskip("pandas")
+    decision = decide(identity=[ADMIN], scps=path(("Root", [FULL, DENY_REGIONS])))
+    frame = decision.to_frame()
+    assert list(frame.columns) == ["kind", "level", "policy", "statement", "effect", "applies", "reason"]
+    assert len(frame) == 3
+    assert bool(frame.loc[frame.policy == "deny-regions", "applies"].item())
+    html = decision._repr_html_()
+    assert "ExplicitlyDenied" in html and "<table" in html
+
+
+def test_decision_is_a_value():
+    decision = decide(identity=[ADMIN])
+    with pytest.raises(AttributeError):
+        decision.result = "Allowed"
+    with pytest.raises(ValueError, match="result must be one of"):
+        type(decision)(result="Maybe", request=decision.request, policies=decision.policies)
