@@ -86,8 +86,9 @@ def operation_map() -> dict:
     """The map as loaded from ``labkit/data/operations.yaml`` (cached; read on first use)."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.safe_load(_MAP_PATH.read_text())
+        data = yaml.load(_MAP_PATH.read_text(), Loader=loader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise OperationMapError(f"{_MAP_PATH}: not valid YAML: {exc}") from None
     services = data.get("services") if isinstance(data, dict) else None
@@ -211,7 +212,7 @@ def _get(params: Mapping[str, Any], path: str):
         name = part[:-2] if many else part
         found = []
         for value in values:
-            if isinstance(value, Mapping) and value.get(name) is not None:
+            if (isinstance(value, dict) or isinstance(value, Mapping)) and value.get(name) is not None:
                 item = value[name]
                 if many:
                     found.extend(item if isinstance(item, list) else [item])
@@ -249,18 +250,25 @@ def _convert(kind: str, value: str, env: dict, lookup: Mapping[str, Any], where:
     raise OperationMapError(f"{where}: unknown conversion ':{kind}'")
 
 
-def _expand(template: str, params: Mapping[str, Any], env: dict, lookup: Mapping[str, Any],
-            where: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _compile(template: str) -> tuple[bool, tuple[tuple[str, str, str, str], ...], str]:
+    """(optional, fields as (literal before, name, default, conversion), literal tail)."""
     optional = template.startswith("?")
     template = template.lstrip("?")
-    # every field: its text for each expansion, or a whole-resource override
-    results = [("", None)]
-    pos = 0
+    fields, pos = [], 0
     for match in _FIELD.finditer(template):
-        literal = template[pos:match.start()]
-        pos = match.end()
         name, _, default = match.group(1).partition("=")
         name, _, kind = name.partition(":")
+        fields.append((template[pos:match.start()], name, default, kind))
+        pos = match.end()
+    return optional, tuple(fields), template[pos:]
+
+
+def _expand(template: str, params: Mapping[str, Any], env: dict, lookup: Mapping[str, Any],
+            where: str) -> list[str]:
+    optional, fields, tail = _compile(template)
+    results = [("", None)]  # (text so far, whole-resource override) per expansion
+    for literal, name, default, kind in fields:
         if name in env:
             values = [env[name]]
         elif name in ("organization_id", "management_account"):
@@ -285,7 +293,7 @@ def _expand(template: str, params: Mapping[str, Any], env: dict, lookup: Mapping
                                                                          lookup, where)
                 expanded.append((text + literal + part, whole or override))
         results = expanded
-    return [whole or text + template[pos:] for text, whole in results]
+    return [whole or text + tail for text, whole in results]
 
 
 def _context_value(path: str, params: Mapping[str, Any], lookup: Mapping[str, Any], where: str):
