@@ -178,15 +178,40 @@ def _inline_policies(c: _Checker, node: Located | None) -> dict[str, PolicyRef |
         content = _document(c, d.get("document"), item.where, name)
         if name in AWS_MANAGED:
             c.bad(item.where, f"{name!r} is AWS managed; an inline policy cannot take its name")
-        elif name in out:
+            continue
+        if name in out:
             c.bad(item.where, f"inline policy {name!r} is defined twice")
-        elif not (name and kind and kind.value in ("SCP", "RCP") and content is not None):
-            if name:
-                out[name] = None
-        else:
+            continue
+        ok = bool(name and kind and kind.value in ("SCP", "RCP") and content is not None)
+        if ok and _grammar_problems(c, d["document"], name, kind.value, content):
+            ok = False
+        if name:
             out[name] = PolicyRef(name=name, type=kind.value, source="inline",
-                                  description=desc, content=content)
+                                  description=desc, content=content) if ok else None
     return out
+
+
+def _grammar_problems(c: _Checker, node: Located, name: str, kind: str, content: str) -> bool:
+    """Run the policy validator (:mod:`labkit.policy`) on an inline document; report its errors.
+
+    SCP and RCP grammar (Version, Principal rules, RCPs Deny-only, ...) is the policy
+    validator's to define; its messages carry their own AWS citations.
+    """
+    import json as _json
+
+    from labkit.policy import validate_policy
+
+    errors = [p for p in validate_policy(_json.loads(content), kind.lower())
+              if p.severity == "error" and p.code != "policy-too-large"]
+    for p in errors:
+        where = node.where
+        statements = node.value.get("Statement") if isinstance(node.value, dict) else None
+        if p.statement is not None and statements is not None:
+            items = statements.value if isinstance(statements.value, list) else [statements]
+            if p.statement < len(items):
+                where = items[p.statement].where
+        c.bad(where, f"policy {name!r}: {p.message}")
+    return bool(errors)
 
 
 def _plain(node: Located):

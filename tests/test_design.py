@@ -35,7 +35,8 @@ def test_bad_design_reports_every_problem_where_it_is(case):
 
 def test_oversize_policy_is_refused_with_its_size():
     document = {"Version": "2012-10-17",
-                "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "x" * 5100}]}
+                "Statement": [{"Effect": "Deny", "Action": "s3:*",
+                               "Resource": "arn:aws:s3:::" + "x" * 5087}]}
     with pytest.raises(DesignError) as info:
         load_design({"policy_types": ["SCP"],
                      "policies": [{"name": "big", "type": "SCP", "document": document}],
@@ -46,10 +47,10 @@ def test_oversize_policy_is_refused_with_its_size():
 
 
 def test_policy_at_exactly_the_limit_is_accepted():
-    statement = {"Effect": "Deny", "Action": "s3:*", "Resource": ""}
+    statement = {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::"}
     base = len(json.dumps({"Version": "2012-10-17", "Statement": [statement]},
                           separators=(",", ":")))
-    statement["Resource"] = "x" * (5120 - base)
+    statement["Resource"] += "x" * (5120 - base)
     design = load_design({"policy_types": ["SCP"], "policies": [
         {"name": "edge", "type": "SCP", "document": {"Version": "2012-10-17",
                                                       "Statement": [statement]}}],
@@ -61,8 +62,9 @@ def test_five_levels_and_five_scps_are_allowed():
     ou = {"name": "L5", "policies": ["FullAWSAccess"] + [f"d{i}" for i in range(4)]}
     for level in range(4, 0, -1):
         ou = {"name": f"L{level}", "ous": [ou]}
-    inline = [{"name": f"d{i}", "type": "SCP", "document": {"Statement": [
-        {"Effect": "Deny", "Action": f"s3:A{i}", "Resource": "*"}]}} for i in range(4)]
+    inline = [{"name": f"d{i}", "type": "SCP", "document": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": f"s3:DeleteBucket{'Policy' * i}", "Resource": "*"}]}}
+              for i in range(4)]
     design = load_design({"policy_types": ["SCP"], "policies": inline, "root": {"ous": [ou]}})
     deepest = [ou for path, ou in design.walk() if path.count("/") == 5]
     assert [o.name for o in deepest] == ["L5"] and len(deepest[0].policies) == 5
@@ -94,13 +96,13 @@ def test_node_policy_defaults_follow_aws():
 
 
 def test_listing_an_scp_replaces_full_aws_access():
-    allow = {"name": "allow-s3", "type": "SCP", "document": {"Statement": [
+    allow = {"name": "allow-s3", "type": "SCP", "document": {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}
     design = load_design({"policy_types": ["SCP"], "policies": [allow],
                           "root": {"ous": [{"name": "Sandbox", "policies": ["allow-s3"]}]}})
     assert [p.name for p in design.root.ous[0].policies] == ["allow-s3"]
     assert design.root.ous[0].policies[0].content == (
-        '{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}')
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}')
 
 
 @pytest.mark.parametrize("name", bundled_designs())

@@ -10,11 +10,11 @@ REPO = Path(__file__).resolve().parents[1]
 SANDBOX = {
     "policy_types": ["SCP", "RCP"],
     "policies": [
-        {"name": "allow-s3-only", "type": "SCP", "document": {"Statement": [
+        {"name": "allow-s3-only", "type": "SCP", "document": {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}},
-        {"name": "deny-leave", "type": "SCP", "document": {"Statement": [
+        {"name": "deny-leave", "type": "SCP", "document": {"Version": "2012-10-17", "Statement": [
             {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]}},
-        {"name": "rcp-tls", "type": "RCP", "document": {"Statement": [
+        {"name": "rcp-tls", "type": "RCP", "document": {"Version": "2012-10-17", "Statement": [
             {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
              "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}},
     ],
