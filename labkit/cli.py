@@ -5,6 +5,7 @@ Each subcommand lives beside the concept it serves and takes its own arguments::
     labkit validate DESIGN            check an organization design (labkit.design)
     labkit diagrams [--check]         render bundled designs into diagrams/ (labkit.diagrams)
     labkit policy validate|simulate   check policy documents, simulate cases (labkit.policy)
+    labkit operations [SERVICE] [--list]  the operation-to-IAM-action map and its gaps
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ COMMANDS = {
     "validate": ("labkit.design", "validate_command", "check an organization design file"),
     "diagrams": ("labkit.diagrams", "diagrams_command", "render every bundled design into diagrams/"),
     "policy": ("labkit.policy.cli", "main", "validate policy documents or simulate cases"),
+    "operations": ("labkit.operations", "operations_command",
+                   "show which boto3 operations map to exact IAM requests, and the gaps"),
 }
 
 

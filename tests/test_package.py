@@ -39,3 +39,19 @@ def test_cli_rejects_unknown_command(capsys):
 
     assert main(["nonsense"]) == 2
     assert "unknown command 'nonsense'" in capsys.readouterr().err
+
+
+def test_operations_command_shows_gaps(capsys):
+    from labkit.cli import main
+
+    assert main(["operations", "sts", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("sts")
+    assert "GetWebIdentityToken" in out  # an STS call the map leaves to the fallback
+
+
+def test_operations_command_rejects_unknown_service(capsys):
+    from labkit.cli import main
+
+    assert main(["operations", "nosuch"]) == 2
+    assert "unknown boto3 service 'nosuch'" in capsys.readouterr().out
