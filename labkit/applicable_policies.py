@@ -46,11 +46,13 @@ __all__ = [
     "account_name",
     "identity_policies",
     "invalidate",
+    "kms_aliases",
     "management_account_id",
     "org_paths",
     "org_view",
     "organization_id",
     "rcp_path",
+    "release",
     "resource_policy",
     "scp_path",
 ]
@@ -120,13 +122,18 @@ class PrincipalPolicies:
 
 # -- the organization -------------------------------------------------------------------------
 class OrgCache:
-    """Per-lab cache of the :class:`OrgView`, dropped by :func:`invalidate`."""
+    """Per-lab cache of the :class:`OrgView`, dropped by :func:`invalidate`.
 
-    __slots__ = ("view", "valid")
+    ``hold`` is set while an Organizations write is being authorized: the view read then is
+    the state *before* the write, so it is used but not kept.
+    """
+
+    __slots__ = ("view", "valid", "hold")
 
     def __init__(self) -> None:
         self.view: OrgView | None = None
         self.valid = False
+        self.hold = False
 
 
 def _cache(lab) -> OrgCache:
@@ -137,9 +144,20 @@ def _cache(lab) -> OrgCache:
     return cache
 
 
-def invalidate(lab) -> None:
-    """Forget the cached organization shape (after an Organizations write)."""
-    _cache(lab).valid = False
+def invalidate(lab, *, hold: bool = False) -> None:
+    """Forget the cached organization shape. With ``hold``, do not cache a new one until
+    :func:`release` (used while a write that will change it is being authorized)."""
+    cache = _cache(lab)
+    cache.valid = False
+    cache.hold = hold
+
+
+def release(lab) -> None:
+    """End a :func:`invalidate` hold: the next read builds and keeps a fresh view."""
+    cache = _cache(lab)
+    if cache.hold:
+        cache.hold = False
+        cache.valid = False
 
 
 def _org_backend(lab):
@@ -161,7 +179,8 @@ def org_view(lab) -> OrgView | None:
     view = None
     if backend.org is not None:
         view = _read_org(backend)
-    cache.view, cache.valid = view, True
+    if not cache.hold:
+        cache.view, cache.valid = view, True
     return view
 
 
@@ -391,4 +410,12 @@ def resource_policy(action: str, resource: str) -> tuple[Policy | None, str | No
             return None, account
         return _parse(role.assume_role_policy_document, f"trust policy of {name}", "trust",
                       f"trust policy of {resource}"), account
-    return None, account or None
+    return None, account if account.isdigit() else None
+
+
+def kms_aliases(account_id: str, region: str) -> dict[str, str]:
+    """Alias name (``alias/...``) -> key id, for one account and Region."""
+    from moto.kms.models import kms_backends
+
+    backend = kms_backends[account_id][region]
+    return {alias: key.id for key in backend.keys.values() for alias in key.aliases}

@@ -51,6 +51,7 @@ __all__ = [
     "install",
     "last_denial",
     "request_for",
+    "requests_for",
     "track_writes",
 ]
 
@@ -64,13 +65,8 @@ RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "a
 #: (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion).
 GLOBAL_SERVICES = frozenset({"iam", "organizations", "cloudfront", "route53", "budgets", "ce",
                              "waf", "shield", "support", "health"})
-#: botocore service name -> IAM service prefix, where they differ.
-_PREFIX = {"sso-admin": "sso", "stepfunctions": "states", "elbv2": "elasticloadbalancing",
-           "elb": "elasticloadbalancing", "logs": "logs", "s3control": "s3",
-           "config": "config", "identitystore": "identitystore"}
 #: Operations that never change state: every other call to these services may.
-_READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Select", "Batch Get")
-_STATE_SERVICES = frozenset({"organizations", "iam", "s3", "kms", "sts"})
+_READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Select", "BatchGet")
 
 
 # -- installing -------------------------------------------------------------------------------
@@ -105,18 +101,23 @@ def neutralise_moto() -> None:
 def track_writes(call: LabCall) -> None:
     """A guard that forgets the cached organization before any call that may change it.
 
-    It runs before the call (the next call then reads the changed state); it stays on while
-    ``lab.enforce`` is false so that switching enforcement back on sees a fresh view.
+    It runs before the call, so :func:`authorize` (next) sees the state before the write
+    and must not keep it: the cache is held until authorize is done, and the first read
+    after the call builds a fresh view. It stays on while ``lab.enforce`` is false so that
+    switching enforcement back on sees the current organization.
     """
     if call.service == "organizations" and not call.operation.startswith(_READ_PREFIXES):
-        ap.invalidate(call.lab)
+        ap.invalidate(call.lab, hold=call.lab.enforce)  # authorize() releases the hold
     return None
 
 
 # -- the guard --------------------------------------------------------------------------------
 def authorize(call: LabCall) -> ServiceError | None:
     """The authorization guard: None if AWS would allow ``call``, else the service's error."""
-    decision = decide(call.lab, call)
+    try:
+        decision = decide(call.lab, call)
+    finally:
+        ap.release(call.lab)
     if decision.allowed:
         return None
     call.lab._labkit_last_denial = decision
@@ -132,57 +133,73 @@ def last_denial(lab) -> Decision | None:
 
 
 def decide(lab, call: LabCall | None = None, **kwargs) -> Decision:
-    """The engine's decision for a call (or for :func:`request_for`'s keyword arguments)."""
-    request, policies = request_for(lab, call, **kwargs)
-    return evaluate(request, policies)
+    """The engine's decision for a call (or for :func:`request_for`'s keyword arguments).
+
+    A call authorized against several resources is allowed only if every one is; the first
+    denial is the decision.
+    """
+    decision = None
+    for request, policies in requests_for(lab, call, **kwargs):
+        decision = evaluate(request, policies)
+        if not decision.allowed:
+            return decision
+    return decision
 
 
 # -- the request ------------------------------------------------------------------------------
-def request_for(lab, call: LabCall | None = None, *, account: str | None = None,
-                role: str | None = None, principal: str | None = None,
-                service: str | None = None, operation: str | None = None,
-                params: Mapping[str, Any] | None = None, action: str | None = None,
-                resource: str | None = None, region: str | None = None,
-                context: Mapping[str, Any] | None = None) -> tuple[Request, PolicySet]:
+def request_for(lab, call: LabCall | None = None, **kwargs) -> tuple[Request, PolicySet]:
     """The request AWS would authorize, and every policy that applies, without making a call.
 
-    Either pass a :class:`~labkit.sessions.LabCall`, or describe the call: who
-    (``account`` and ``role`` -- a session of that role, as a lab session is -- or a
+    Either pass a :class:`~labkit.sessions.LabCall`, or describe the call with keywords:
+    who (``account`` and ``role`` -- a session of that role, as a lab session is -- or a
     ``principal`` ARN), what (``service`` + ``operation`` + ``params``, mapped to an IAM
-    action and resource by :mod:`labkit.operations`; or ``action`` and ``resource``
-    directly), where (``region``), and any extra condition keys (``context``).
+    action and resources by :mod:`labkit.operations`; or ``action`` and ``resource``
+    directly), where (``region``, default the lab's), and extra condition keys
+    (``context``). For a call with several resources this is the first one's request
+    (:func:`requests_for` gives them all).
     """
+    return requests_for(lab, call, **kwargs)[0]
+
+
+def requests_for(lab, call: LabCall | None = None, *, account: str | None = None,
+                 role: str | None = None, principal: str | None = None,
+                 service: str | None = None, operation: str | None = None,
+                 params: Mapping[str, Any] | None = None, action: str | None = None,
+                 resource: str | None = None, region: str | None = None,
+                 context: Mapping[str, Any] | None = None) -> list[tuple[Request, PolicySet]]:
+    """One ``(Request, PolicySet)`` per resource the call is authorized against."""
     if call is not None:
         service, operation, params = call.service, call.operation, call.params
         region, principal = call.region, call.principal_arn
-    else:
-        if principal is None:
-            if account is None:
-                raise ValueError("request_for needs a call, a principal ARN, or an account (and role)")
-            from labkit.lab import ADMIN_ROLE, MEMBER_ROLE, SESSION_NAME
+    elif principal is None:
+        if account is None:
+            raise ValueError("request_for needs a call, a principal ARN, or an account (and role)")
+        from labkit.lab import ADMIN_ROLE, MEMBER_ROLE, SESSION_NAME
 
-            account_id = lab.account_id(account)
-            role = role or (ADMIN_ROLE if account_id == lab.management_account_id else MEMBER_ROLE)
-            principal = f"arn:aws:sts::{account_id}:assumed-role/{role}/{SESSION_NAME}"
+        account_id = lab.account_id(account)
+        role = role or (ADMIN_ROLE if account_id == lab.management_account_id else MEMBER_ROLE)
+        principal = f"arn:aws:sts::{account_id}:assumed-role/{role}/{SESSION_NAME}"
     region = region or lab.region
-    extra: dict[str, Any] = {}
+    from labkit.policy.matching import principal_info
+
+    caller_account = principal_info(principal).account or lab.management_account_id
     if action is None:
         if service is None or operation is None:
             raise ValueError("request_for needs an action, or a service and an operation")
-        action, resources, extra = describe_operation(service, operation, params or {}, region)
-        resource = resource or resources[0]
-        prefix = action.split(":", 1)[0]
+        described = describe_operation(lab, service, operation, params or {}, caller_account, region)
+        action, extra = described.action, dict(described.context)
+        resources = (resource,) if resource else described.resources
     else:
         prefix = action.split(":", 1)[0].lower()
-        resource = resource or "*"
-    if prefix in GLOBAL_SERVICES:
-        region = "us-east-1"
-    return _assemble(lab, principal, action, resource, region, {**extra, **(context or {})})
-
-
-def _assemble(lab, principal: str, action: str, resource: str, region: str,
-              context: Mapping[str, Any]) -> tuple[Request, PolicySet]:
+        extra = {"aws:RequestedRegion": "us-east-1" if prefix in GLOBAL_SERVICES else region}
+        resources = (resource or "*",)
+    extra.update(context or {})
     who = ap.identity_policies(principal)
+    return [_assemble(lab, principal, who, action, r, extra) for r in resources]
+
+
+def _assemble(lab, principal: str, who: ap.PrincipalPolicies, action: str, resource: str,
+              context: Mapping[str, Any]) -> tuple[Request, PolicySet]:
     policy, owner = ap.resource_policy(action, resource)
     from labkit.policy.matching import principal_info
 
@@ -190,7 +207,8 @@ def _assemble(lab, principal: str, action: str, resource: str, region: str,
     principal_account = info.account
     resource_account = owner or _arn_account(resource) or principal_account
     keys = global_context(lab, principal, principal_account=principal_account,
-                          resource_account=resource_account, region=region,
+                          resource_account=resource_account,
+                          region=context.get("aws:RequestedRegion") or lab.region,
                           unique_id=who.unique_id)
     keys.update(context)
     request = Request(principal=principal, action=action, resource=resource,
@@ -261,23 +279,47 @@ def global_context(lab, principal: str, *, principal_account: str | None,
     return keys
 
 
-def describe_operation(service: str, operation: str, params: Mapping[str, Any],
-                       region: str) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    """IAM action, resource ARNs and service condition keys of one API call.
+class _Lookup(Mapping):
+    """What only the live state knows, for :func:`labkit.operations.operation_request`,
+    read only when a template asks for it."""
 
-    Uses :mod:`labkit.operations` (the exact operation-to-action map); an operation outside
-    the map is authorized as ``service:Operation`` on ``*``.
-    """
-    try:
-        from labkit import operations
-    except ImportError:  # pragma: no cover - the map is written alongside this module
-        operations = None
-    if operations is not None:
-        described = operations.describe(service, operation, params, region=region)
-        resources = tuple(described.resources) or ("*",)
-        return described.action, resources, dict(described.context)
-    prefix = _PREFIX.get(service, service)
-    return f"{prefix}:{operation}", ("*",), {}
+    _KEYS = ("organization_id", "management_account", "kms_aliases", "policy_types")
+
+    def __init__(self, lab, account_id: str, region: str) -> None:
+        self._lab, self._account, self._region = lab, account_id, region
+
+    def __getitem__(self, key: str) -> Any:
+        view = ap.org_view(self._lab)
+        if key == "organization_id":
+            if view is None:
+                raise KeyError(key)
+            return view.organization_id
+        if key == "management_account":
+            if view is None:
+                raise KeyError(key)
+            return view.management_account_id
+        if key == "policy_types":
+            return {} if view is None else {p.id: p.type for p in view._backend.policies}
+        if key == "kms_aliases":
+            return ap.kms_aliases(self._account, self._region)
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(self._KEYS)
+
+    def __len__(self) -> int:
+        return len(self._KEYS)
+
+
+def describe_operation(lab, service: str, operation: str, params: Mapping[str, Any],
+                       account_id: str, region: str):
+    """The :class:`labkit.operations.OperationRequest` of one API call: IAM action, resource
+    ARNs and the request's condition keys, from the exact operation-to-action map. An
+    operation outside the map is authorized as ``service:Operation`` on ``*``."""
+    from labkit.operations import operation_request
+
+    return operation_request(service, operation, params, account_id, region,
+                             lookup=_Lookup(lab, account_id, region))
 
 
 # -- the error --------------------------------------------------------------------------------
