@@ -140,10 +140,14 @@ def case_from_line(line: str, *, where: str = "case") -> Case:
     Raises :class:`CaseError` for a case that does not follow SCHEMA.md.
     """
     cuts = []
-    for key in _TOP_KEYS:
-        at = line.find(key)
+    start = 0
+    for key in _TOP_KEYS:  # keys usually come in SCHEMA.md order: scan the line once
+        at = line.find(key, start)
+        if at < 0 and start:
+            at = line.find(key)
         if at >= 0:  # a nested key of the same name cuts inside a value: caught below
             cuts.append((at, key))
+            start = at + len(key)
     cuts.sort()
     body = line.strip()
     if not cuts or not body.startswith("{") or not body.endswith("}") or body[1:].lstrip()[:1] != '"' \
@@ -159,7 +163,7 @@ def case_from_line(line: str, *, where: str = "case") -> Case:
             text = text[:-1].rstrip()
         spans[key[1:-2]] = text
     try:
-        head = {f: json.loads(spans[f]) for f in ("name", "request", "expected") if f in spans}
+        head = {f: _small_json(spans[f]) for f in ("name", "request", "expected") if f in spans}
     except json.JSONDecodeError:
         return _from_full_line(line, where)
     base = where
@@ -183,6 +187,13 @@ def case_from_line(line: str, *, where: str = "case") -> Case:
     except PolicyParseError as exc:
         raise CaseError(f"{where}: {exc}") from None
     return Case(name=name, request=request, policies=_policy_set(sections, where), expected=expected)
+
+
+def _small_json(text: str) -> Any:
+    if len(text) > 1 and text[0] == '"' == text[-1] and "\\" not in text and '"' not in text[1:-1] \
+            and text.isprintable():
+        return text[1:-1]  # a plain JSON string needs no decoder
+    return json.loads(text)
 
 
 def _from_full_line(line: str, where: str) -> Case:

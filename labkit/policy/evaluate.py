@@ -52,32 +52,56 @@ def statement_applies(statement: Statement, request: Request) -> str | None:
     return how
 
 
-def scan_policy(policy: Policy, request: Request) -> tuple[Statement | None, list[tuple[Statement, str]]]:
-    """The first applicable Deny statement (or None) and every applicable Allow with its match."""
+def _scan(entries: tuple, request: Request, every_allow: bool):
+    """The engine's hot loop over flattened ``(policy, statement, *fast)`` entries.
+
+    Returns the first applicable Deny entry (or None) and the applicable Allow entries, each
+    with how its ``Principal`` names the requester (all of them, or just the first).
+    """
     deny = None
-    allows: list[tuple[Statement, str]] = []
-    for statement in policy.statements:
-        how = statement_applies(statement, request)
+    allows: list[tuple[tuple, str]] = []
+    action, resource, context = request.action_key, request.resource_key, request.context_values
+    for entry in entries:
+        (_p, statement, match_action, positive, match_resource, resource_positive,
+         dynamic, named, tests, is_deny) = entry
+        if is_deny:
+            if deny is not None:
+                continue
+        elif allows and not every_allow:
+            continue
+        if match_action(action) != positive:
+            continue
+        if match_resource is not None:
+            if match_resource(resource) != resource_positive:
+                continue
+        elif dynamic and not statement.matches_resource(request):
+            continue
+        how = statement.principal_match(request.who) if named else "any"
         if how is None:
             continue
-        if statement.effect == "Deny":
-            if deny is None:
-                deny = statement
+        if tests and not all(test(context) for test in tests):
+            continue
+        if is_deny:
+            deny = entry
         else:
-            allows.append((statement, how))
+            allows.append((entry, how))
     return deny, allows
+
+
+def scan_policy(policy: Policy, request: Request) -> tuple[Statement | None, list[tuple[Statement, str]]]:
+    """The first applicable Deny statement (or None) and every applicable Allow with its match."""
+    deny, allows = _scan(policy.entries, request, True)
+    return (deny[1] if deny else None), [(entry[1], how) for entry, how in allows]
 
 
 def level_allows(level: Level, request: Request) -> tuple[Statement | None, Statement | None, Policy | None]:
     """(deny, allow, policy of the deciding statement) for one organization level."""
-    first_allow = allow_policy = None
-    for policy in level.policies:
-        deny, allows = scan_policy(policy, request)
-        if deny is not None:
-            return deny, None, policy
-        if allows and first_allow is None:
-            first_allow, allow_policy = allows[0][0], policy
-    return None, first_allow, allow_policy
+    deny, allows = _scan(level.entries, request, False)
+    if deny is not None:
+        return deny[1], None, deny[0]
+    if allows:
+        return None, allows[0][0][1], allows[0][0][0]
+    return None, None, None
 
 
 def resource_kind(request: Request, policies: PolicySet) -> str:
@@ -123,33 +147,32 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
 
     # 1. explicit deny anywhere
     denies: list[tuple[str, Policy, Statement]] = []
-    level_results: dict[str, list] = {"rcp": [], "scp": []}
+    gap = None  # the first RCP, then SCP, level with no Allow
     for name, levels in (("rcp", rcps), ("scp", scps)):
         for level in levels or ():
-            deny, allow, policy = level_allows(level, request)
+            deny, allows = _scan(level.entries, request, False)
             if deny is not None:
-                denies.append((name, policy, deny))
-            level_results[name].append((level, allow, policy))
+                denies.append((name, deny[0], deny[1]))
+            elif not allows and gap is None:
+                gap = (name, level)
     scanned = {}
-    for label, policy in _others(policies, kind):
-        deny, allows = scan_policy(policy, request)
+    for label, entries, every in _others(policies, kind):
+        deny, allows = _scan(entries, request, every)
         if deny is not None:
-            denies.append((label, policy, deny))
-        scanned.setdefault(label, []).append(allows)
+            denies.append((label, deny[0], deny[1]))
+        scanned[label] = [how for _entry, how in allows]
     if denies:
         return _decide("ExplicitlyDenied", request, policies,
                        [(_BLOCKER[label], p, s) for label, p, s in denies])
 
     # 2, 3. every RCP level, then every SCP level, must allow
-    for name in ("rcp", "scp"):
-        for level, allow, _policy in level_results[name]:
-            if allow is None:
-                return _decide("ImplicitlyDenied", request, policies, [(name, None, None)], level=level)
+    if gap is not None:
+        return _decide("ImplicitlyDenied", request, policies, [(gap[0], None, None)], level=gap[1])
 
     # 4-7. grants
-    identity_ok = who.kind == "root" or any(scanned.get("identity", ()))
-    boundary_ok = policies.boundary is None or bool(scanned["boundary"][0])
-    grants = [how for allows in scanned.get(kind, ()) for _s, how in allows]
+    identity_ok = who.kind == "root" or bool(scanned.get("identity"))
+    boundary_ok = policies.boundary is None or bool(scanned["boundary"])
+    grants = scanned.get(kind, ())
     direct = any(how != "account" for how in grants)
     same_account = who.account == request.resource_account
     capped = who.kind == "role" and not boundary_ok  # a boundary caps grants to a role ARN
@@ -174,11 +197,11 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
 
 def _others(policies: PolicySet, kind: str):
     if policies.resource_policy is not None:
-        yield kind, policies.resource_policy
-    for policy in policies.identity:
-        yield "identity", policy
+        yield kind, policies.resource_policy.entries, True
+    if policies.identity:
+        yield "identity", policies.identity_entries, False
     if policies.boundary is not None:
-        yield "boundary", policies.boundary
+        yield "boundary", policies.boundary.entries, False
 
 
 def _decide(result: str, request: Request, policies: PolicySet, why: list, level: Level | None = None) -> Decision:

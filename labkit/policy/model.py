@@ -64,6 +64,7 @@ class Statement:
     conditions: tuple[Condition, ...] = ()
     _action: Callable[[str], bool] = field(init=False, repr=False, compare=False)
     _resource: Callable[[str], bool] | None = field(init=False, repr=False, compare=False)
+    fast: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         patterns = self.actions if self.actions is not None else self.not_actions
@@ -72,6 +73,11 @@ class Statement:
         dynamic = patterns is not None and any(has_variables(p) for p in patterns)
         object.__setattr__(self, "_resource",
                            None if patterns is None or dynamic else compile_resources(patterns))
+        # everything the evaluation loop needs, unpacked once per statement per request
+        object.__setattr__(self, "fast", (
+            self._action, self.actions is not None, self._resource, self.resources is not None,
+            dynamic, self.principals is not None or self.not_principals is not None,
+            tuple(c.test for c in self.conditions), self.effect == "Deny"))
 
     @property
     def label(self) -> str:
@@ -141,6 +147,11 @@ class Policy:
         if self.kind not in POLICY_KINDS:
             raise ValueError(f"policy {self.name!r}: kind must be one of {POLICY_KINDS}, got {self.kind!r}")
 
+    @cached_property
+    def entries(self) -> tuple[tuple, ...]:
+        """``(policy, statement, *statement.fast)`` per statement: the evaluation loop's input."""
+        return tuple((self, statement, *statement.fast) for statement in self.statements)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Level:
@@ -151,6 +162,11 @@ class Level:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policies", tuple(self.policies))
+
+    @cached_property
+    def entries(self) -> tuple[tuple, ...]:
+        """Every statement of every policy at this level, flattened for evaluation."""
+        return tuple(entry for policy in self.policies for entry in policy.entries)
 
 
 def _levels(value, kind: str) -> tuple[Level, ...] | None:
@@ -196,11 +212,20 @@ class PolicySet:
         if self.resource_kind not in (None, "resource", "trust", "kms"):
             raise ValueError(f"resource_kind must be resource, trust or kms, got {self.resource_kind!r}")
 
+    @cached_property
+    def identity_entries(self) -> tuple[tuple, ...]:
+        """Every identity-policy statement, flattened for evaluation."""
+        if len(self.identity) == 1:
+            return self.identity[0].entries
+        return tuple(entry for policy in self.identity for entry in policy.entries)
+
 
 def _context_values(context: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for key, value in context.items():
-        if isinstance(value, (list, tuple)):
+        if type(value) is str:
+            out[key.lower()] = (value,)
+        elif isinstance(value, (list, tuple)):
             out[key.lower()] = tuple(_text(v) for v in value)
         elif value is not None:
             out[key.lower()] = (_text(value),)
