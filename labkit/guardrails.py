@@ -341,6 +341,7 @@ def effective_permissions(lab, accounts: Iterable[str] | None = None,
                         for r in {*regions, "us-east-1"}}
             outcomes = [
                 _outcome(evaluate(Request(principal=principal, action=a, resource=resource,
+                                          resource_account=account_id,
                                           context=contexts[_requested_region(a, r)]), policies))
                 for a in actions for r in regions]
             cache[key] = outcomes
