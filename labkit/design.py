@@ -6,6 +6,22 @@ types, and the policies attached at every node. Policies are named: ``FullAWSAcc
 ``RCPFullAWSAccess`` (AWS managed), a file in the policy library
 ``labkit/data/policies/NAME.json``, or an inline policy in the design's ``policies:`` list.
 
+The file format (``labkit/data/designs/recommended.yaml`` is a full example)::
+
+    policy_types: [SCP, RCP]          # enabled at the root; default none
+    management: {name: management, purpose: ..., tags: {...}, policies: [...]}
+    root:
+      policies: [FullAWSAccess, deny-root-user]
+      accounts: [{name: ..., email: ..., purpose: ..., tags: {...}, policies: [...]}]
+      ous:
+        - {name: Workloads, policies: [...], accounts: [...], ous: [...]}
+    policies:                         # inline policies, referred to by name
+      - {name: ..., type: SCP, description: ..., document: {...} or "JSON text"}
+
+OUs nest by containment, so the only way to write a cycle is a YAML alias to an enclosing
+OU (``- &w {name: W, ous: [*w]}``); it is reported as a cycle at the alias's line, and an
+alias that places one OU or account under two parents is refused too.
+
 How a node's ``policies:`` list is read (so that apply -> snapshot round-trips exactly):
 
 - **SCPs.** If the list names no SCP, the node has ``FullAWSAccess`` only: AWS attaches it

@@ -129,9 +129,12 @@ def build_design(top: Located, *, name: str = "design") -> Design:
     resolve = _resolver(c, inline, types)
     mgmt = c.mapping(data.get("management"), MANAGEMENT_KEYS, "management")
     mgmt_where = data["management"].where if "management" in data else top.where
+    if "name" in mgmt and mgmt["name"].value != "management":
+        c.bad(mgmt["name"].where, f"the management account is named 'management' in a design "
+                                  f"(lab.session('management')), not {mgmt['name'].value!r}: "
+                                  "its AWS name belongs to the account, not to Organizations")
     management = Account(
-        name=c.text(mgmt.get("name"), "management account name", mgmt_where,
-                    required=False, max_len=50) or "management",
+        name="management",
         purpose=c.text(mgmt.get("purpose"), "purpose", mgmt_where, required=False) or "",
         tags=_tags(c, mgmt.get("tags")),
         policies=resolve(mgmt.get("policies"), mgmt_where, "management"))
