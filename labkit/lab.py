@@ -110,6 +110,7 @@ class Lab:
         self._stack: contextlib.ExitStack | None = None
         self._closed = False
         self._root_session: boto3.Session | None = None
+        self._template = None  # the first botocore session; later ones share its data
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> Lab:
@@ -151,6 +152,7 @@ class Lab:
         self._sessions.clear()
         self._credentials.clear()
         self._root_session = None
+        self._template = None
         if Lab._open is self:
             Lab._open = None
         stack.close()
@@ -265,6 +267,33 @@ class Lab:
             self._sessions[key] = session
         return session
 
+    def _botocore_session(self):
+        """A fresh botocore session sharing the lab's loaded models and endpoint data.
+
+        Loading service models and endpoint rules, and registering botocore's built-in
+        event handlers, is most of the cost of a new session; starting each session from a
+        pristine template (read-only data shared, the event system copied) makes a
+        thousand sessions cheap. Each session keeps its own event system.
+        """
+        import copy
+
+        import botocore.session
+
+        template = self._template
+        if template is None:
+            template = self._template = botocore.session.Session()
+        try:  # private botocore API; fall back to a plain session if it changes
+            session = botocore.session.Session(
+                event_hooks=copy.copy(template._original_handler),
+                include_builtin_handlers=False)
+            session.register_component("data_loader", template.get_component("data_loader"))
+            for name in ("endpoint_resolver", "exceptions_factory"):
+                session._internal_components.register_component(
+                    name, template._get_internal_component(name))
+        except (AttributeError, ValueError, TypeError):
+            session = botocore.session.Session()
+        return session
+
     def _new_session(self, account_id: str, role: str, region: str) -> boto3.Session:
         import boto3
 
@@ -277,6 +306,7 @@ class Lab:
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
             region_name=region,
+            botocore_session=self._botocore_session(),
         )
         install_handlers(
             session, lab=self, account_id=account_id,
@@ -293,7 +323,8 @@ class Lab:
             session = boto3.Session(
                 aws_access_key_id=safety.FAKE_ACCESS_KEY_ID,
                 aws_secret_access_key=safety.FAKE_SECRET_ACCESS_KEY,
-                region_name=self.region)
+                region_name=self.region,
+                botocore_session=self._botocore_session())
             if self.pin_accounts:
                 management = self.management_account_id
                 session.events.register(
