@@ -22,33 +22,10 @@ from labkit.lab import Lab
 CASES_FILE = Path(__file__).parent / "cases" / "guardrails" / "effective_permissions.jsonl"
 CASES = [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
 
-S3_ONLY = {"Version": "2012-10-17",
-           "Statement": [{"Sid": "OnlyS3", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
-
 #: A small organization with one of each kind of guardrail: a deny at the root, a deny-list
-#: OU with a nested OU, an allow-list OU, an OU whose FullAWSAccess was replaced, an account
-#: with its own deny, and the protected log archive.
-DESIGN = {
-    "policy_types": ["SCP"],
-    "policies": [{"name": "s3-only", "type": "SCP", "description": "allow list: S3 only",
-                  "document": S3_ONLY}],
-    "root": {
-        "policies": ["FullAWSAccess", "deny-leave-organization"],
-        "ous": [
-            {"name": "Workloads",
-             "policies": ["FullAWSAccess", "deny-regions-outside-approved", "deny-iam-users-and-keys"],
-             "accounts": [{"name": "frozen-app", "email": "frozen@example.com",
-                           "policies": ["FullAWSAccess", "deny-disable-security-services"]}],
-             "ous": [{"name": "Prod", "accounts": [{"name": "prod-app", "email": "prod@example.com"}]}]},
-            {"name": "Sandbox", "policies": ["sandbox-allow-list"],
-             "accounts": [{"name": "sandbox-dev", "email": "sandbox@example.com"}]},
-            {"name": "Locked", "policies": ["s3-only"],
-             "accounts": [{"name": "locked-app", "email": "locked@example.com"}]},
-            {"name": "Security", "policies": ["FullAWSAccess", "protect-log-archive"],
-             "accounts": [{"name": "log-archive", "email": "logs@example.com"}]},
-        ],
-    },
-}
+#: OU with a nested OU, an allow-list OU, an OU whose FullAWSAccess was replaced by an
+#: S3-only allow list, an account with its own deny, and the protected log archive.
+DESIGN = json.loads((CASES_FILE.parent / "lab-design.json").read_text())
 
 
 @pytest.fixture(scope="module")
