@@ -17,7 +17,6 @@ labkit.policy.parse.PolicyParseError: policy 'bad', statement 1: Effect must be 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from .conditions import UnknownOperatorError, split_operator
@@ -37,36 +36,56 @@ def parse_policy(doc: dict | str, *, name: str | None = None, kind: str = "ident
     """Parse ``doc`` (a dict, or JSON text) into a :class:`Policy` named ``name``."""
     if kind not in POLICY_KINDS:
         raise ValueError(f"kind must be one of {POLICY_KINDS}, got {kind!r}")
+    where = f"policy {name or '(unnamed)'!r}"
     if isinstance(doc, str):
-        return _parse_text(doc, name, kind)
-    if not isinstance(doc, dict):
-        raise PolicyParseError(f"policy {name or '(unnamed)'!r}: a policy is a JSON object, got {type(doc).__name__}")
-    try:
-        key = json.dumps(doc, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise PolicyParseError(f"policy {name or '(unnamed)'!r}: not JSON data ({exc})") from None
-    return _parse_cached(key, name, kind, None)
+        key, source = doc, doc
+    elif isinstance(doc, dict):
+        try:
+            key, source = _KEY.encode(doc), None
+        except (TypeError, ValueError) as exc:
+            raise PolicyParseError(f"{where}: not JSON data ({exc})") from None
+    else:
+        raise PolicyParseError(f"{where}: a policy is a JSON object, got {type(doc).__name__}")
+    policy = _POLICIES.get((key, name, kind))
+    if policy is None:
+        body = _BODIES.get((key, kind))
+        if body is None:
+            if source is not None:
+                try:
+                    doc = json.loads(source)
+                except json.JSONDecodeError as exc:
+                    raise PolicyParseError(
+                        f"{where}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+            body = _body(doc, kind, where)
+            _remember(_BODIES, (key, kind), body)
+        policy = Policy(name=name or "(unnamed)", kind=kind, statements=body[0], version=body[1],
+                        source_text=source)
+        _remember(_POLICIES, (key, name, kind), policy)
+    return policy
 
 
-@lru_cache(maxsize=8192)
-def _parse_text(text: str, name: str | None, kind: str) -> Policy:
-    return _parse_cached(text, name, kind, text)
+# Identical documents parse once: the statements are shared by every name a document is
+# given (cases reuse policies), and each (document, name, kind) gives the same Policy object.
+_KEY = json.JSONEncoder(separators=(",", ":"))
+_BODIES: dict[tuple, tuple] = {}
+_POLICIES: dict[tuple, Policy] = {}
+_CACHE_LIMIT = 20000
 
 
-@lru_cache(maxsize=8192)
-def _parse_cached(text: str, name: str | None, kind: str, source: str | None) -> Policy:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyParseError(
-            f"policy {name or '(unnamed)'!r}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    return policy_from_dict(doc, name=name, kind=kind, source_text=source)
+def _remember(cache: dict, key: tuple, value: Any) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
 
 
 def policy_from_dict(doc: Any, *, name: str | None, kind: str, source_text: str | None = None) -> Policy:
     """Build a :class:`Policy` from a decoded document (uncached)."""
-    where = f"policy {name or '(unnamed)'!r}"
+    statements, version = _body(doc, kind, f"policy {name or '(unnamed)'!r}")
+    return Policy(name=name or "(unnamed)", kind=kind, statements=statements, version=version,
+                  source_text=source_text)
+
+
+def _body(doc: Any, kind: str, where: str) -> tuple[tuple[Statement, ...], str | None]:
     if not isinstance(doc, dict):
         raise PolicyParseError(f"{where}: a policy is a JSON object, got {type(doc).__name__}")
     raw = doc.get("Statement")
@@ -76,9 +95,7 @@ def policy_from_dict(doc: Any, *, name: str | None, kind: str, source_text: str 
         raw = [raw]
     if not isinstance(raw, list):
         raise PolicyParseError(f"{where}: Statement must be an object or a list, got {type(raw).__name__}")
-    statements = tuple(_statement(item, i, where, kind) for i, item in enumerate(raw))
-    return Policy(name=name or "(unnamed)", kind=kind, statements=statements,
-                  version=doc.get("Version"), source_text=source_text)
+    return tuple(_statement(item, i, where, kind) for i, item in enumerate(raw)), doc.get("Version")
 
 
 def _strings(value: Any, field: str, where: str) -> tuple[str, ...]:
