@@ -150,6 +150,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     gap = None  # the first RCP, then SCP, level with no Allow
     for name, levels in (("rcp", rcps), ("scp", scps)):
         for level in levels or ():
+            if level.allows_everything is not None:
+                continue  # nothing to deny, and it allows: skip the scan
             deny, allows = _scan(level.entries, request, False)
             if deny is not None:
                 denies.append((name, deny[0], deny[1]))

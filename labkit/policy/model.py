@@ -168,6 +168,16 @@ class Level:
         """Every statement of every policy at this level, flattened for evaluation."""
         return tuple(entry for policy in self.policies for entry in policy.entries)
 
+    @cached_property
+    def allows_everything(self) -> Statement | None:
+        """The unconditional ``Allow * on *`` here (FullAWSAccess), if the level has no Deny."""
+        statements = [s for p in self.policies for s in p.statements]
+        if any(s.effect == "Deny" for s in statements):
+            return None
+        return next((s for s in statements if s.actions == ("*",) and s.resources in (("*",), None)
+                     and s.principals in (None, (("*", "*"),), (("AWS", "*"),))
+                     and s.not_principals is None and not s.conditions), None)
+
 
 def _levels(value, kind: str) -> tuple[Level, ...] | None:
     if value is None:
