@@ -114,6 +114,11 @@ def test_simulate_reads_stdin_as_a_module():
     assert json.loads(out.stdout) == {"name": "stdin", "decision": "Allowed", "blocked_by": [], "error": None}
 
 
+def test_simulate_missing_file_is_a_clear_error(tmp_path, capsys):
+    assert main(["simulate", str(tmp_path / "nope.jsonl")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
 def test_cli_usage_and_unknown_command(capsys):
     assert main([]) == 2
     assert main(["frobnicate"]) == 2

@@ -20,25 +20,35 @@ commands:
 
 
 def _simulate(argv: list[str]) -> int:
-    from .simulate import simulate_stream
-
     parser = argparse.ArgumentParser(prog="labkit policy simulate",
                                      description="Evaluate policy cases (SCHEMA.md format), one JSON line each.")
     parser.add_argument("cases", help="a .jsonl file of cases, or - for stdin")
     parser.add_argument("--fail-on-error", action="store_true",
                         help="exit 1 if any case could not be evaluated")
     args = parser.parse_args(argv)
-    if args.cases == "-":
-        errors = simulate_stream(sys.stdin, sys.stdout, label="<stdin>")
-    else:
-        try:
-            handle = open(args.cases, encoding="utf-8")
-        except OSError as exc:
-            print(f"labkit policy simulate: cannot read {args.cases}: {exc.strerror}", file=sys.stderr)
-            return 2
-        with handle:
-            errors = simulate_stream(handle, sys.stdout, label=args.cases)
+    try:
+        errors = _run(args.cases)
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    if errors is None:
+        return 2
     return 1 if errors and args.fail_on_error else 0
+
+
+def _run(cases: str) -> int | None:
+    from .simulate import simulate_stream
+
+    if cases == "-":
+        return simulate_stream(sys.stdin, sys.stdout, label="<stdin>")
+    try:
+        handle = open(cases, encoding="utf-8")
+    except OSError as exc:
+        print(f"labkit policy simulate: cannot read {cases}: {exc.strerror}", file=sys.stderr)
+        return None
+    with handle:
+        return simulate_stream(handle, sys.stdout, label=cases)
 
 
 def main(argv: list[str] | None = None) -> int:
