@@ -252,8 +252,8 @@ def global_context(lab, principal: str, *, principal_account: str | None,
     }
     if principal_account:
         keys["aws:PrincipalAccount"] = principal_account
-    if info.kind == "assumed-role":
-        session = principal.rsplit("/", 1)[-1]
+    if info.kind in ("assumed-role", "role"):  # a role ARN stands for a session of it
+        session = principal.rsplit("/", 1)[-1] if info.kind == "assumed-role" else "session"
         keys.update({"aws:PrincipalArn": info.role_arn, "aws:PrincipalType": "AssumedRole",
                      "aws:MultiFactorAuthPresent": "false"})
         if unique_id:

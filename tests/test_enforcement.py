@@ -309,3 +309,71 @@ def test_every_denial_is_the_engines_decision(lab, case):
     code, status, message = _error(excinfo)
     assert (code, status) == enforcement.error_style(case["service"])
     assert enforcement.denial_message(expected, quote_resource=case["service"] == "s3") in message
+
+
+def test_writes_made_without_enforcement_are_seen_when_it_is_back_on(lab):
+    org = lab.session("management").client("organizations")
+    account = lab.account_id("sandbox-dev")
+    sandbox, security = _ou_id(lab, "Sandbox"), _ou_id(lab, "Security")
+    cloudtrail = lab.session("sandbox-dev").client("cloudtrail")
+    with pytest.raises(ClientError):
+        cloudtrail.describe_trails()
+    lab.enforce = False
+    org.move_account(AccountId=account, SourceParentId=sandbox, DestinationParentId=security)
+    lab.enforce = True
+    try:
+        assert "trailList" in cloudtrail.describe_trails()
+    finally:
+        org.move_account(AccountId=account, SourceParentId=security, DestinationParentId=sandbox)
+
+
+def test_service_linked_roles_are_exempt_from_scps_and_rcps(lab):
+    role = lab.session("prod-app").client("iam").create_service_linked_role(
+        AWSServiceName="elasticloadbalancing.amazonaws.com")["Role"]
+    principal = f"arn:aws:sts::{lab.account_id('prod-app')}:assumed-role/{role['RoleName']}/elb"
+    request, policies = enforcement.request_for(
+        lab, principal=principal, action="ec2:DescribeInstances", region="ap-south-1")
+    assert policies.scps is None and policies.rcps is None
+    assert "scp" not in evaluate(request, policies).blocked_by
+    # the same request from an ordinary role of the account is stopped by the region SCP
+    assert enforcement.decide(lab, account="prod-app", action="ec2:DescribeInstances",
+                              region="ap-south-1").blocked_by == ("scp",)
+
+
+def test_request_for_sets_the_global_condition_keys(lab):
+    account = lab.account_id("prod-app")
+    request, _ = enforcement.request_for(lab, account="prod-app", action="iam:ListRoles", region="ap-south-1")
+    context = request.context
+    assert context["aws:RequestedRegion"] == "us-east-1"  # IAM's one endpoint is in us-east-1
+    assert context["aws:PrincipalArn"] == f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    assert context["aws:PrincipalAccount"] == account and context["aws:PrincipalType"] == "AssumedRole"
+    assert context["aws:PrincipalOrgID"] == organization_id(lab)
+    assert context["aws:PrincipalOrgPaths"][0].startswith(organization_id(lab) + "/r-")
+    assert context["aws:userid"].startswith("AROA") and context["aws:userid"].endswith(":labkit")
+    assert (context["aws:SecureTransport"], context["aws:MultiFactorAuthPresent"],
+            context["aws:PrincipalIsAWSService"]) == ("true", "false", "false")
+    assert int(context["aws:EpochTime"]) > 1_700_000_000 and context["aws:CurrentTime"].endswith("Z")
+
+
+def test_an_unmapped_operation_is_authorized_on_service_operation_against_star(lab):
+    from labkit.operations import unmapped_operations
+
+    operation = unmapped_operations("ec2")["ec2"][0]
+    request, _ = enforcement.request_for(lab, account="prod-app", service="ec2", operation=operation)
+    assert (request.action, request.resource) == (f"ec2:{operation}", "*")
+
+
+@pytest.mark.parametrize("service, code", [
+    ("iam", "AccessDenied"), ("sts", "AccessDenied"), ("s3", "AccessDenied"),
+    ("ec2", "UnauthorizedOperation"), ("organizations", "AccessDeniedException"),
+    ("cloudtrail", "AccessDeniedException"), ("kms", "AccessDeniedException"),
+    ("securityhub", "AccessDeniedException"), ("config", "AccessDeniedException"),
+    ("sso-admin", "AccessDeniedException"), ("identitystore", "AccessDeniedException"),
+])
+def test_each_service_denies_with_its_own_error_code(service, code):
+    import botocore.session
+
+    assert enforcement.error_style(service) == (code, 403)
+    model = botocore.session.get_session().get_service_model(service)
+    if model.protocol in ("json", "rest-json") and "AccessDeniedException" in model.shape_names:
+        assert model.shape_for("AccessDeniedException").metadata.get("exception")
