@@ -125,7 +125,8 @@ def case_from_dict(data: Any, *, where: str = "case") -> Case:
 
 _TOP_KEYS = tuple(f'"{field}":' for field in ("name", "request", "identity_policies", "permissions_boundary",
                                                 "scps", "rcps", "resource_policy", "expected"))
-_SECTION_CACHE: dict[tuple[str, str], Any] = {}
+_SECTION_CACHE: dict[str, dict[str, Any]] = {field: {} for field in _SECTIONS}
+_NO_SECTIONS = {field: build(None, "") for field, build in _SECTIONS.items()}
 _CACHE_LIMIT = 20000
 
 
@@ -146,41 +147,42 @@ def case_from_line(line: str, *, where: str = "case") -> Case:
         if at < 0 and start:
             at = line.find(key)
         if at >= 0:  # a nested key of the same name cuts inside a value: caught below
-            cuts.append((at, key))
             start = at + len(key)
+            cuts.append((at, start, key[1:-2]))
+    if not cuts:
+        return _from_full_line(line, where)
     cuts.sort()
-    body = line.strip()
-    if not cuts or not body.startswith("{") or not body.endswith("}") or body[1:].lstrip()[:1] != '"' \
-            or line[:cuts[0][0]].strip() != "{":
+    end = line.rfind("}")
+    if line[:cuts[0][0]].strip() != "{" or line[end + 1:].strip():
         return _from_full_line(line, where)
     spans = {}
-    for i, (at, key) in enumerate(cuts):
-        stop = cuts[i + 1][0] if i + 1 < len(cuts) else line.rfind("}")
-        text = line[at + len(key):stop].strip()
-        if i + 1 < len(cuts):
+    last = len(cuts) - 1
+    for i, (_at, after, field) in enumerate(cuts):
+        if i < last:
+            text = line[after:cuts[i + 1][0]].rstrip()
             if not text.endswith(","):
                 return _from_full_line(line, where)
-            text = text[:-1].rstrip()
-        spans[key[1:-2]] = text
+            spans[field] = text[:-1].strip()
+        else:
+            spans[field] = line[after:end].strip()
     try:
         head = {f: _small_json(spans[f]) for f in ("name", "request", "expected") if f in spans}
     except json.JSONDecodeError:
         return _from_full_line(line, where)
     base = where
     name, where, request, expected = _head(head, where)
-    sections = {}
+    sections = dict(_NO_SECTIONS)
     try:
-        for field, build in _SECTIONS.items():
+        for field, cache in _SECTION_CACHE.items():
             text = spans.get(field)
             if text is None or text == "null":
-                sections[field] = build(None, where)
                 continue
-            value = _SECTION_CACHE.get((field, text))
+            value = cache.get(text)
             if value is None:
-                value = build(json.loads(text), where)
-                if len(_SECTION_CACHE) > _CACHE_LIMIT:
-                    _SECTION_CACHE.clear()
-                _SECTION_CACHE[(field, text)] = value
+                value = _SECTIONS[field](json.loads(text), where)
+                if len(cache) > _CACHE_LIMIT:
+                    cache.clear()
+                cache[text] = value
             sections[field] = value
     except json.JSONDecodeError:
         return _from_full_line(line, base)
