@@ -43,11 +43,9 @@ __all__ = [
     "OrgView",
     "PrincipalPolicies",
     "StateError",
-    "account_name",
     "identity_policies",
     "invalidate",
     "kms_aliases",
-    "management_account_id",
     "org_paths",
     "org_view",
     "organization_id",
@@ -254,19 +252,6 @@ def organization_id(lab) -> str | None:
     """The organization's id (``o-...``), or None when the lab has no organization."""
     view = org_view(lab)
     return view.organization_id if view else None
-
-
-def management_account_id(lab) -> str:
-    """The management account of the organization (the lab's first account if none yet)."""
-    view = org_view(lab)
-    return view.management_account_id if view else lab.management_account_id
-
-
-def account_name(lab, account_id: str) -> str | None:
-    """The account's name in the organization, or None."""
-    view = org_view(lab)
-    place = view.places.get(account_id) if view else None
-    return place.name if place else None
 
 
 def org_paths(lab, account_id: str) -> str | None:

@@ -76,6 +76,17 @@ def install(lab) -> None:
     neutralise_moto()
     lab.add_guard(track_writes, authorization=False)
     lab.add_guard(authorize, authorization=True)
+    _run_first(lab, (track_writes, authorize))
+
+
+def _run_first(lab, guards) -> None:
+    """AWS authorizes a request before the service looks at it, so these guards go before
+    the lab's service rules (:mod:`labkit.organizations`). ``Lab.add_guard`` appends and has
+    no position argument yet, so the lab's guard list is reordered here."""
+    entries = getattr(lab, "_guards", None)
+    if isinstance(entries, list):
+        entries[:] = ([e for e in entries if e[0] in guards]
+                      + [e for e in entries if e[0] not in guards])
 
 
 def neutralise_moto() -> None:

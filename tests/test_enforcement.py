@@ -259,6 +259,9 @@ def test_moto_does_not_apply_bucket_policy_denies_itself(lab, shared_bucket):
         assert owner.get_object(Bucket=shared_bucket, Key="report.csv")["Body"].read() == b"a,b\n"
     finally:
         owner.delete_bucket_policy(Bucket=shared_bucket)
+    from moto import settings
+
+    assert settings.INITIAL_NO_AUTH_ACTION_COUNT == float("inf")  # moto's IAM checks stay off
 
 
 def test_enforce_false_turns_authorization_off_but_not_organizations_rules(lab):
@@ -377,3 +380,18 @@ def test_each_service_denies_with_its_own_error_code(service, code):
     model = botocore.session.get_session().get_service_model(service)
     if model.protocol in ("json", "rest-json") and "AccessDeniedException" in model.shape_names:
         assert model.shape_for("AccessDeniedException").metadata.get("exception")
+
+
+def test_authorization_comes_before_the_organizations_rules(lab):
+    """A caller without permission learns nothing about the organization: AWS authorizes the
+    request before Organizations checks it (here, detaching a target's last SCP)."""
+    management = lab.management_account_id
+    _make_role(lab, "management", "Viewer", _trust(f"arn:aws:iam::{management}:root"),
+               {"Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]})
+    org = lab.session("management", "Viewer").client("organizations")
+    with pytest.raises(ClientError) as excinfo:
+        org.detach_policy(PolicyId="p-FullAWSAccess", TargetId=_ou_id(lab, "Suspended"))
+    code, status, message = _error(excinfo)
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert "because no identity-based policy allows the organizations:DetachPolicy action" in message
