@@ -34,7 +34,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from labkit import safety
-from labkit.sessions import LabCall, ServiceError, ServiceReply, install_handlers
+from labkit.sessions import (
+    LabCall, ServiceError, ServiceReply, install_handlers, new_botocore_session,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import boto3
@@ -268,31 +270,11 @@ class Lab:
         return session
 
     def _botocore_session(self):
-        """A fresh botocore session sharing the lab's loaded models and endpoint data.
+        if self._template is None:
+            import botocore.session
 
-        Loading service models and endpoint rules, and registering botocore's built-in
-        event handlers, is most of the cost of a new session; starting each session from a
-        pristine template (read-only data shared, the event system copied) makes a
-        thousand sessions cheap. Each session keeps its own event system.
-        """
-        import copy
-
-        import botocore.session
-
-        template = self._template
-        if template is None:
-            template = self._template = botocore.session.Session()
-        try:  # private botocore API; fall back to a plain session if it changes
-            session = botocore.session.Session(
-                event_hooks=copy.copy(template._original_handler),
-                include_builtin_handlers=False)
-            session.register_component("data_loader", template.get_component("data_loader"))
-            for name in ("endpoint_resolver", "exceptions_factory"):
-                session._internal_components.register_component(
-                    name, template._get_internal_component(name))
-        except (AttributeError, ValueError, TypeError):
-            session = botocore.session.Session()
-        return session
+            self._template = botocore.session.Session()
+        return new_botocore_session(self._template)
 
     def _new_session(self, account_id: str, role: str, region: str) -> boto3.Session:
         import boto3

@@ -18,6 +18,8 @@ How botocore's event system works: https://boto3.amazonaws.com/v1/documentation/
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +30,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from labkit.lab import Lab
 
-__all__ = ["LabCall", "ServiceError", "ServiceReply", "install_handlers"]
+__all__ = [
+    "LabCall", "ServiceError", "ServiceReply", "install_handlers", "new_botocore_session",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,3 +166,24 @@ def install_handlers(
     events.register("after-call", observe)
     if lab.pin_accounts:
         events.register("before-sign", pin_account)
+
+
+def new_botocore_session(template):
+    """A fresh botocore session sharing ``template``'s loaded models and endpoint data.
+
+    Loading service models and endpoint rules, and registering botocore's built-in event
+    handlers, is most of the cost of a new session; starting from a pristine template
+    (read-only data shared, the event system copied) makes a thousand sessions cheap
+    (``benchmarks/lab_sessions.py``). Each session keeps its own event system.
+    """
+    import botocore.session
+
+    with contextlib.suppress(AttributeError, ValueError, TypeError):  # private botocore API
+        session = botocore.session.Session(
+            event_hooks=copy.copy(template._original_handler), include_builtin_handlers=False)
+        session.register_component("data_loader", template.get_component("data_loader"))
+        for name in ("endpoint_resolver", "exceptions_factory"):
+            session._internal_components.register_component(
+                name, template._get_internal_component(name))
+        return session
+    return botocore.session.Session()
