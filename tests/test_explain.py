@@ -44,7 +44,8 @@ def decide(action="s3:GetObject", region="ap-south-1", **policies):
     ({"identity": [ADMIN], "boundary": parse_policy({"Statement": [
         {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}, name="pb", kind="boundary")},
      "ImplicitlyDenied", ["because no permissions boundary allows the s3:GetObject action"]),
-    ({"identity": [ADMIN]}, "Allowed", [f"{DEV} is allowed to perform: s3:GetObject"]),
+    ({"identity": [ADMIN]}, "Allowed", [f"{DEV} is allowed to perform: s3:GetObject",
+                                        "(allowed by admin, statement 'Admin')"]),
 ])
 def test_sentence(policies, result, phrases):
     decision = decide(**policies)

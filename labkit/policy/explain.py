@@ -163,7 +163,10 @@ def sentence(decision: Decision) -> str:
     request = decision.request
     subject = f"{request.principal} {{}} {request.action} on resource: {request.resource}"
     if decision.result == "Allowed":
-        return subject.format("is allowed to perform:")
+        granted = next(((r, s) for r in decision.details if r.kind not in ("scp", "rcp", "boundary")
+                        for s in r.statements if s.applies and s.effect == "Allow"), None)
+        by = f" (allowed by {_where(*granted[:1], granted[1].statement)})" if granted else ""
+        return subject.format("is allowed to perform:") + by
     denied = subject.format("is not authorized to perform:")
     if decision.result == "ExplicitlyDenied":
         blocker = decision.blocked_by[0]

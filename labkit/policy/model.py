@@ -280,7 +280,8 @@ class Request:
         if self.resource_account is None:
             set_(self, "resource_account", arn_account(self.resource) or who.account)
         values = _context_values(self.context)
-        values.setdefault("aws:principalarn", (self.principal,))
+        # for a role session, aws:PrincipalArn is the role's ARN (the session ARN has no path)
+        values.setdefault("aws:principalarn", (who.role_arn if who.kind == "assumed-role" else self.principal,))
         if who.account:
             values.setdefault("aws:principalaccount", (who.account,))
         if who.user_name:
