@@ -42,10 +42,14 @@ __all__ = [
     "GuardrailError",
     "account_sensitive",
     "cell_kind",
+    "check_guardrails_intact",
+    "check_region_deny",
     "effective_permissions",
+    "error_text",
     "guardrail",
     "guardrail_library",
     "guardrail_names",
+    "outsider_role",
     "styled",
 ]
 
@@ -361,3 +365,9 @@ def styled(frame):
 
     return frame.style.map(colour).set_caption(
         "SCP ceiling per account (service control policies only; IAM permissions not included)")
+
+
+# The notebook's exercise checks and helpers live next door (kept apart to keep this module
+# short); they are part of this module's API.
+from labkit.guardrail_checks import (  # noqa: E402
+    check_guardrails_intact, check_region_deny, error_text, outsider_role)
