@@ -356,20 +356,26 @@ class Lab:
         _ensure_administrator_access(management, ADMIN_ROLE)
 
     # -- guards -----------------------------------------------------------------------
-    def add_guard(self, guard: Guard, *, authorization: bool | None = None) -> None:
+    def add_guard(self, guard: Guard, *, authorization: bool | None = None,
+                  first: bool = False) -> None:
         """Run ``guard(call)`` before every call of every lab session.
 
         The guard returns ``None`` (go ahead), a :class:`ServiceError` (refuse, as the
         service would) or a :class:`ServiceReply` (answer in the service's place); it may
         also raise. Authorization guards (``authorization=True``, or
         a guard with a true ``authorization`` attribute) are skipped while
-        ``lab.enforce`` is false.
+        ``lab.enforce`` is false. Guards run in the order added; ``first=True`` puts this
+        one before the others (AWS authorizes a request before the service validates it,
+        so an authorization guard belongs before the lab's Organizations rules).
         """
         if authorization is None:
             authorization = bool(getattr(guard, "authorization", False))
         if any(g is guard for g, _ in self._guards):
             return
-        self._guards.append((guard, authorization))
+        if first:
+            self._guards.insert(0, (guard, authorization))
+        else:
+            self._guards.append((guard, authorization))
 
     def _run_guards(self, call: LabCall) -> ServiceError | ServiceReply | None:
         for guard, authorization in list(self._guards):

@@ -237,3 +237,11 @@ def test_apply_builds_a_bundled_design_with_real_calls(lab):
     some_member = next(n for n in names if lab.account_id(n) != lab.management_account_id)
     identity = lab.session(some_member).client("sts").get_caller_identity()
     assert identity["Arn"].endswith(f":assumed-role/{MEMBER_ROLE}/labkit")
+
+
+def test_guards_run_in_order_and_first_puts_one_in_front(lab):
+    order = []
+    lab.add_guard(lambda call: order.append("second"))
+    lab.add_guard(lambda call: order.append("first"), first=True)
+    lab.session("management").client("s3").list_buckets()
+    assert order[-2:] == ["first", "second"]
