@@ -199,3 +199,63 @@ def test_unknown_account_is_named(lab):
 def test_malformed_action_is_named(lab):
     with pytest.raises(GuardrailError, match="action 'RunInstances' must look like 'service:Action'"):
         effective_permissions(lab, actions=["RunInstances"])
+
+
+# -- the notebook's exercise checks --------------------------------------------------------------
+REGION_CASES = [json.loads(line) for line in
+                (CASES_FILE.parent / "region_deny_exercise.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("case", REGION_CASES, ids=[c["name"] for c in REGION_CASES])
+def test_region_deny_check_says_what_is_wrong(case):
+    from labkit.guardrails import check_region_deny
+
+    check = check_region_deny(case["document"], approved=["eu-west-1"])
+    assert check.passed is case["passed"], (case["name"], check.problems)
+    if case["count"] is not None:
+        assert len(check.problems) == case["count"], check.problems
+    for fragment in case["problems"]:
+        assert any(fragment in p for p in check.problems), (fragment, check.problems)
+    assert check.source.startswith("https://docs.aws.amazon.com/")
+
+
+def _detach(org, policy_name: str, ou_name: str):
+    root = org.list_roots()["Roots"][0]["Id"]
+    ou = next(o["Id"] for o in org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]
+              if o["Name"] == ou_name)
+    policy = next(p["Id"] for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+                  if p["Name"] == policy_name)
+    org.detach_policy(PolicyId=policy, TargetId=ou)
+    return lambda: org.attach_policy(PolicyId=policy, TargetId=ou)
+
+
+def test_guardrails_intact_check_follows_the_organization(lab):
+    from labkit.guardrails import check_guardrails_intact
+
+    org = lab.session("management").client("organizations")
+    assert check_guardrails_intact(lab, "prod-app").passed
+    undo = _detach(org, "FullAWSAccess", "Workloads")
+    try:
+        (problem,) = check_guardrails_intact(lab, "prod-app").problems
+        assert "nothing attached at OU Workloads allows it" in problem
+        assert "attach FullAWSAccess (p-FullAWSAccess) to OU Workloads" in problem
+    finally:
+        undo()
+    undo = _detach(org, "deny-regions-outside-approved", "Workloads")
+    try:
+        (problem,) = check_guardrails_intact(lab, "prod-app").problems
+        assert "region guardrail (deny-regions-outside-approved) must stay attached" in problem
+    finally:
+        undo()
+    assert check_guardrails_intact(lab, "prod-app").passed
+
+
+def test_outsider_role_makes_a_session_outside_the_organization(lab):
+    from labkit.guardrails import outsider_role
+
+    arn = outsider_role(lab, "999988887777", "Partner")
+    assert arn == "arn:aws:iam::999988887777:role/Partner"
+    assert outsider_role(lab, "999988887777", "Partner") == arn  # again: harmless
+    who = lab.session("999988887777", "Partner").client("sts").get_caller_identity()
+    assert who["Account"] == "999988887777"
+    assert effective_permissions(lab, ["prod-app"], ["s3:GetObject"], ["us-east-1"]).shape == (1, 1)
