@@ -259,3 +259,11 @@ def test_outsider_role_makes_a_session_outside_the_organization(lab):
     who = lab.session("999988887777", "Partner").client("sts").get_caller_identity()
     assert who["Account"] == "999988887777"
     assert effective_permissions(lab, ["prod-app"], ["s3:GetObject"], ["us-east-1"]).shape == (1, 1)
+
+
+def test_accounts_may_be_named_by_id_and_rows_keep_their_names(lab):
+    prod = lab.account_id("prod-app")
+    table = effective_permissions(lab, [prod, "management"], ["ec2:RunInstances"], ["ap-south-1"])
+    assert list(table.index) == ["prod-app", "management"]
+    assert list(table[("ec2:RunInstances", "ap-south-1")]) == [
+        "ExplicitlyDenied @ OU Workloads: deny-regions-outside-approved", "Allowed"]

@@ -108,3 +108,30 @@ def test_diagrams_render_to_svg(lab):
     assert "<svg" in svg and "inherited" in svg
     decision = decide(lab, account="management", action="ec2:RunInstances", region="ap-south-1")
     assert "No SCPs apply" in inheritance_diagram(decision).pipe(format="svg").decode()
+
+
+def test_rcp_denial_is_drawn_on_the_resource_accounts_path():
+    """RCPs: a Deny at any level of the resource account's path denies, even an outsider
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_evaluation.html)."""
+    from labkit.guardrails import guardrail
+    from labkit.policy import Level, PolicySet, Request, evaluate, parse_policy
+
+    full = parse_policy({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+                         "Action": "*", "Resource": "*"}]}, name="RCPFullAWSAccess", kind="rcp")
+    boundary = guardrail("rcp-org-boundary").policy()
+    bucket = parse_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999988887777:role/Partner"},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*"}]}, name="bucket policy", kind="resource")
+    admin = parse_policy({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*",
+                          "Resource": "*"}]}, name="admin")
+    request = Request(principal="arn:aws:sts::999988887777:assumed-role/Partner/x", action="s3:GetObject",
+                      resource="arn:aws:s3:::reports/q3.csv", resource_account="222222222222",
+                      context={"aws:ResourceOrgID": "o-example", "aws:PrincipalIsAWSService": "false"})
+    decision = evaluate(request, PolicySet(identity=[admin], resource_policy=bucket, rcps=[
+        Level(label="Root", policies=(full, boundary)), Level(label="Account prod-app", policies=(full,))]))
+    assert (decision.result, decision.blocked_by) == ("ExplicitlyDenied", ("rcp",))
+    rows = level_rows(decision, kind="rcp")
+    assert [(r.label, r.verdict) for r in rows] == [("Root", "DENIES"), ("Account prod-app", "ALLOWS")]
+    assert rows[0].policy == "rcp-org-boundary" and '"Sid":"EnforceOrgIdentities"' in rows[0].quote
+    source = inheritance_dot(decision, kind="rcp").source
+    assert "RCPs DENY: explicit deny at Root" in source and "RCP rcp-org-boundary: DENIES" in source
