@@ -43,6 +43,7 @@ __all__ = [
     "OrgView",
     "PrincipalPolicies",
     "StateError",
+    "bucket_owner",
     "identity_policies",
     "invalidate",
     "kms_aliases",

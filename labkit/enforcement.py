@@ -42,14 +42,19 @@ from labkit.policy import Decision, PolicySet, Request, evaluate
 from labkit.sessions import LabCall, ServiceError
 
 __all__ = [
+    "GLOBAL_SERVICES",
     "RCP_SERVICES",
     "access_denied",
     "authorize",
     "decide",
+    "denial_message",
+    "describe_operation",
+    "encode_failure",
     "error_style",
     "global_context",
     "install",
     "last_denial",
+    "neutralise_moto",
     "request_for",
     "requests_for",
     "track_writes",
