@@ -79,19 +79,10 @@ def install(lab) -> None:
     """Register :func:`track_writes` and :func:`authorize` on ``lab`` (idempotent) and make
     sure moto does not second-guess labkit's decisions."""
     neutralise_moto()
-    lab.add_guard(track_writes, authorization=False)
-    lab.add_guard(authorize, authorization=True)
-    _run_first(lab, (track_writes, authorize))
-
-
-def _run_first(lab, guards) -> None:
-    """AWS authorizes a request before the service looks at it, so these guards go before
-    the lab's service rules (:mod:`labkit.organizations`). ``Lab.add_guard`` appends and has
-    no position argument yet, so the lab's guard list is reordered here."""
-    entries = getattr(lab, "_guards", None)
-    if isinstance(entries, list):
-        entries[:] = ([e for e in entries if e[0] in guards]
-                      + [e for e in entries if e[0] not in guards])
+    # AWS authorizes a request before the service looks at it, so these guards go before
+    # the lab's service rules (labkit.organizations): authorize first, then track_writes.
+    lab.add_guard(track_writes, authorization=False, first=True)
+    lab.add_guard(authorize, authorization=True, first=True)
 
 
 def neutralise_moto() -> None:

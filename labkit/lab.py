@@ -139,9 +139,10 @@ class Lab:
             raise
         self._stack = stack
         Lab._open = self
-        from labkit import organizations
+        from labkit import enforcement, organizations
 
         self.add_guard(organizations.check_call)
+        enforcement.install(self)  # authorization runs first; skipped while enforce is false
         return self
 
     def close(self) -> None:
@@ -394,8 +395,12 @@ class Lab:
                     status["AccountId"], call.params.get("RoleName") or MEMBER_ROLE)
 
     # -- designs ----------------------------------------------------------------------
-    def apply(self, design) -> None:
-        """Build an organization design with real boto3 calls (``labkit.design``)."""
+    def apply(self, design):
+        """Build an organization design with real boto3 calls (``labkit.design``).
+
+        Returns what :func:`labkit.design.apply_design` returns: the ids of the OUs,
+        accounts and policies it made.
+        """
         from labkit.design import apply_design
 
-        apply_design(self, design)
+        return apply_design(self, design)

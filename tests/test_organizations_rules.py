@@ -158,8 +158,13 @@ def test_without_an_organization_moto_answers():
 
 
 def test_a_member_account_finds_its_organization():
-    """A member's calls are checked against its organization (the management's store)."""
-    with Lab() as lab:
+    """A member's calls are checked against its organization (the management's store).
+
+    With authorization on, AWS refuses the member first: only the management account may
+    close accounts (CloseAccount API reference). With it off, the Organizations rule itself
+    answers, read from the management account's store.
+    """
+    with Lab(enforce=False) as lab:
         org = lab.session("management").client("organizations")
         org.create_organization(FeatureSet="ALL")
         org.create_account(AccountName="dev", Email="dev@example.com")
@@ -167,3 +172,6 @@ def test_a_member_account_finds_its_organization():
         with pytest.raises(member.exceptions.ConstraintViolationException) as raised:
             member.close_account(AccountId=lab.management_account_id)
         assert raised.value.response["Reason"] == "CANNOT_CLOSE_MANAGEMENT_ACCOUNT"
+        lab.enforce = True
+        with pytest.raises(member.exceptions.AccessDeniedException):
+            member.close_account(AccountId=lab.management_account_id)
