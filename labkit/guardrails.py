@@ -297,7 +297,8 @@ def effective_permissions(lab, accounts: Iterable[str] | None = None,
     ``aws:RequestedRegion`` is us-east-1 in every column, as in AWS. The principal is a
     session of ``role`` (default: the lab's role for the account,
     ``OrganizationAccountAccessRole`` in members) so that role-name exemptions such as a
-    BreakGlass role show up; ``resource`` is the request's resource (default ``*``).
+    BreakGlass role show up; ``resource`` is the request's resource (default ``*``), taken
+    to be in the account itself (so ``aws:ResourceAccount`` is the account).
     The management account shows ``Allowed`` throughout: SCPs never restrict it
     (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html).
 
@@ -342,7 +343,7 @@ def effective_permissions(lab, accounts: Iterable[str] | None = None,
             policies = PolicySet(identity=identity, scps=path)
             principal = f"arn:aws:sts::{account_id}:assumed-role/{who}/{SESSION_NAME}"
             contexts = {r: global_context(lab, principal, principal_account=account_id,
-                                          resource_account=None, region=r, now=0)
+                                          resource_account=account_id, region=r, now=0)
                         for r in {*regions, "us-east-1"}}
             outcomes = [
                 _outcome(evaluate(Request(principal=principal, action=a, resource=resource,

@@ -121,7 +121,7 @@ def _engine_cell(lab, account_id, action, region, labels):
     from labkit.guardrails import _admin_identity, _cell, _outcome, _requested_region
 
     principal = f"arn:aws:sts::{account_id}:assumed-role/OrganizationAccountAccessRole/labkit"
-    context = global_context(lab, principal, principal_account=account_id, resource_account=None,
+    context = global_context(lab, principal, principal_account=account_id, resource_account=account_id,
                              region=_requested_region(action, region))
     decision = evaluate(Request(principal=principal, action=action, resource_account=account_id,
                                 context=context),
