@@ -7,8 +7,12 @@ The public API, by the step that introduces it:
 
 - the lab (``00-start-here``, ``01-organizations``): :class:`Lab`, :func:`load_design`,
   :func:`snapshot`, :func:`org_tree`;
-- the policy engine (``02-guardrails``): :func:`evaluate`, :class:`Request`,
-  :class:`Decision`, :func:`parse_policy`, :func:`validate_policy`.
+- the policy engine (``02-guardrails`` on): :func:`evaluate`, :class:`Request`,
+  :class:`Decision`, :class:`PolicySet`, :class:`Level`, :func:`parse_policy`,
+  :func:`validate_policy`;
+- guardrails (``02-guardrails``): :func:`guardrail`, :func:`guardrail_library`,
+  :func:`effective_permissions`, :func:`styled`, :func:`scp_inheritance`,
+  :func:`inheritance_diagram`, :func:`guardrail_tree`, :func:`guardrail_explorer`.
 """
 from __future__ import annotations
 
@@ -16,17 +20,31 @@ import importlib
 
 # name -> module that defines it
 _EXPORTS = {
+    # the lab (00-start-here, 01-organizations)
     "Lab": "labkit.lab",
+    "LabError": "labkit.lab",
     "Design": "labkit.design",
     "DesignError": "labkit.design",
     "load_design": "labkit.design",
     "snapshot": "labkit.design",
     "org_tree": "labkit.diagrams",
+    # the policy engine (used from 02-guardrails on)
     "evaluate": "labkit.policy",
     "Request": "labkit.policy",
     "Decision": "labkit.policy",
+    "PolicySet": "labkit.policy",
+    "Level": "labkit.policy",
     "parse_policy": "labkit.policy",
     "validate_policy": "labkit.policy",
+    # guardrails (02-guardrails)
+    "guardrail": "labkit.guardrails",
+    "guardrail_library": "labkit.guardrails",
+    "effective_permissions": "labkit.guardrails",
+    "styled": "labkit.guardrails",
+    "scp_inheritance": "labkit.inheritance",
+    "inheritance_diagram": "labkit.inheritance",
+    "guardrail_tree": "labkit.inheritance",
+    "guardrail_explorer": "labkit.widgets",
 }
 
 __all__ = sorted(_EXPORTS)

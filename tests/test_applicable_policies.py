@@ -38,7 +38,6 @@ def _doc(action: str, effect: str = "Allow") -> str:
 @pytest.fixture(scope="module")
 def lab():
     with Lab() as lab:
-        enforcement.install(lab)
         lab.apply(load_design(DESIGN))
         yield lab
 
@@ -170,7 +169,6 @@ def test_a_broken_stored_policy_is_named(lab):
 def test_disabled_policy_type_applies_nothing(lab, recwarn):
     """Last in the file: it replaces the module's lab (one lab at a time)."""
     with Lab() as other:
-        enforcement.install(other)
         other.apply(load_design({"policy_types": ["SCP"], "root": {"ous": [
             {"name": "Apps", "accounts": [{"name": "app", "email": "app@example.com"}]}]}}))
         account = other.account_id("app")

@@ -43,7 +43,6 @@ def _make_role(lab, account: str, name: str, trust: str, policy: dict | None = A
 @pytest.fixture(scope="module")
 def lab():
     with Lab() as lab:
-        enforcement.install(lab)
         lab.apply(load_design("recommended"))
         management = lab.management_account_id
         # The organization trail, kept by the audit account (CloudTrail's delegated

@@ -245,3 +245,18 @@ def test_guards_run_in_order_and_first_puts_one_in_front(lab):
     lab.add_guard(lambda call: order.append("first"), first=True)
     lab.session("management").client("s3").list_buckets()
     assert order[-2:] == ["first", "second"]
+
+
+def test_a_new_lab_enforces_by_default_and_can_be_switched_off():
+    """Enforcement needs no setup step: Lab() authorizes every call; Lab(enforce=False)
+    is the "no guardrails" world for comparison."""
+    with Lab() as lab:
+        from labkit.design import load_design
+
+        lab.apply(load_design("recommended"))
+        ec2 = lab.session("prod-app", region="ap-south-1").client("ec2")
+        with pytest.raises(botocore.exceptions.ClientError) as denied:
+            ec2.describe_instances()
+        assert denied.value.response["Error"]["Code"] == "UnauthorizedOperation"
+        lab.enforce = False
+        assert ec2.describe_instances()["Reservations"] == []
