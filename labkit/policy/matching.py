@@ -59,10 +59,34 @@ def wildcard_regex(pattern: str) -> str:
     return "".join(out)
 
 
+def _glob(pattern: str) -> Callable[[str], bool]:
+    """Match a pattern whose only wildcard is ``*`` without a regular expression.
+
+    The first and last pieces anchor the value at its ends; each middle piece is found
+    leftmost after the previous one (the leftmost place never loses a later match).
+    """
+    head, *middle, tail = pattern.split("*")
+    middle = [piece for piece in middle if piece]
+    need, start = len(head) + len(tail), len(head)
+
+    def match(value: str) -> bool:
+        if len(value) < need or not value.startswith(head) or not value.endswith(tail):
+            return False
+        at, end = start, len(value) - len(tail)
+        for piece in middle:
+            at = value.find(piece, at, end)
+            if at < 0:
+                return False
+            at += len(piece)
+        return True
+    return match
+
+
 @lru_cache(maxsize=65536)
 def _compile_set(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-    # Fast paths first: exact names (a set lookup) and trailing-star prefixes (one C-level
-    # startswith over a tuple); only other shapes pay for a regular expression.
+    # Cheapest shapes first: exact names (a set lookup), trailing-star prefixes (one C-level
+    # startswith over a tuple), other star-only patterns by pieces (:func:`_glob`); only a
+    # pattern with ``?`` pays for compiling a regular expression.
     if not patterns:
         return _NEVER
     if "*" in patterns:
@@ -70,18 +94,23 @@ def _compile_set(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     literals = frozenset(p for p in patterns if "*" not in p and "?" not in p)
     prefixes = tuple(p[:-1] for p in patterns
                      if p.endswith("*") and "*" not in p[:-1] and "?" not in p)
-    rest = [p for p in patterns if p not in literals and p[:-1] not in prefixes]
+    globs = tuple(_glob(p) for p in patterns
+                  if "?" not in p and "*" in p[:-1])
+    marked = [p for p in patterns if "?" in p]
     regex = None
-    if rest:
-        regex = re.compile("(?:" + "|".join(wildcard_regex(p) for p in rest) + r")\Z", re.DOTALL).match
-    if not rest and not prefixes:
-        return literals.__contains__
-    if not rest and not literals:
-        return lambda value: value.startswith(prefixes)
-    if not rest:
+    if marked:
+        regex = re.compile("(?:" + "|".join(wildcard_regex(p) for p in marked) + r")\Z", re.DOTALL).match
+    if not globs and not regex:
+        if not prefixes:
+            return literals.__contains__
+        if not literals:
+            return lambda value: value.startswith(prefixes)
         return lambda value: value in literals or value.startswith(prefixes)
+    if len(patterns) == 1 and globs:
+        return globs[0]
     return lambda value: (value in literals or (bool(prefixes) and value.startswith(prefixes))
-                          or regex(value) is not None)
+                          or any(glob(value) for glob in globs)
+                          or (regex is not None and regex(value) is not None))
 
 
 def compile_wildcards(patterns: tuple[str, ...]) -> Callable[[str], bool]:

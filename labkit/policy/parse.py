@@ -23,7 +23,7 @@ from .conditions import UnknownOperatorError, split_operator
 from .model import POLICY_KINDS, Condition, Policy, Statement
 from .variables import VariableError, parse_template
 
-__all__ = ["PolicyParseError", "parse_policy", "policy_from_dict"]
+__all__ = ["PolicyParseError", "parse_policy", "parse_decoded", "policy_from_dict"]
 
 _NEEDS_RESOURCE = ("identity", "boundary", "scp", "rcp")
 
@@ -76,6 +76,31 @@ def _remember(cache: dict, key: tuple, value: Any) -> None:
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
     cache[key] = value
+
+
+def parse_decoded(doc: Any, *, text: str, name: str | None = None, kind: str = "identity") -> Policy:
+    """:func:`parse_policy` for ``doc`` already decoded from the JSON ``text`` it came from.
+
+    The text keys the caches, so the document is neither encoded nor decoded again (the
+    case reader decodes each policy once, as it splits a section); ``source_text`` stays
+    None, as for a dict given to :func:`parse_policy`.
+
+    >>> text = '{"Statement": {"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}}'
+    >>> policy = parse_decoded(json.loads(text), text=text, name="reader")
+    >>> policy.statements[0].actions, policy.source_text
+    (('s3:Get*',), None)
+    """
+    policy = _POLICIES.get((text, name, kind, None))
+    if policy is None:
+        if kind not in POLICY_KINDS:
+            raise ValueError(f"kind must be one of {POLICY_KINDS}, got {kind!r}")
+        body = _BODIES.get((text, kind))
+        if body is None:
+            body = _body(doc, kind, f"policy {name or '(unnamed)'!r}")
+            _remember(_BODIES, (text, kind), body)
+        policy = Policy(name=name or "(unnamed)", kind=kind, statements=body[0], version=body[1])
+        _remember(_POLICIES, (text, name, kind, None), policy)
+    return policy
 
 
 def policy_from_dict(doc: Any, *, name: str | None, kind: str, source_text: str | None = None) -> Policy:
@@ -143,18 +168,23 @@ def _conditions(value: Any, where: str) -> tuple[Condition, ...]:
                     raise PolicyParseError(f"{where}: Condition {operator} {key}: values must be strings, got {v!r}")
             try:
                 for text in texts:
-                    parse_template(text)
+                    if "${" in text:  # text without a variable is all literal
+                        parse_template(text)
                 out.append(Condition(operator=operator, key=key, values=tuple(texts)))
             except (VariableError, ValueError) as exc:
                 raise PolicyParseError(f"{where}: Condition {operator} {key}: {exc}") from None
     return tuple(out)
 
 
+_ABSENT = object()
+
+
 def _pair(item: dict, positive: str, negative: str, where: str, convert) -> tuple:
-    if positive in item and negative in item:
+    yes, no = item.get(positive, _ABSENT), item.get(negative, _ABSENT)
+    if yes is not _ABSENT and no is not _ABSENT:
         raise PolicyParseError(f"{where}: use {positive} or {negative}, not both")
-    yes = convert(item[positive], positive, where) if positive in item else None
-    no = convert(item[negative], negative, where) if negative in item else None
+    yes = None if yes is _ABSENT else convert(yes, positive, where)
+    no = None if no is _ABSENT else convert(no, negative, where)
     return yes, no
 
 
@@ -164,7 +194,7 @@ def _statement(item: Any, index: int, where: str, kind: str) -> Statement:
     if not isinstance(item, dict):
         raise PolicyParseError(f"{here}: a statement is a JSON object, got {type(item).__name__}")
     effect = item.get("Effect")
-    if effect not in ("Allow", "Deny"):
+    if effect != "Allow" and effect != "Deny":
         raise PolicyParseError(f'{here}: Effect must be "Allow" or "Deny", got {effect!r}')
     actions, not_actions = _pair(item, "Action", "NotAction", here, _strings)
     if actions is None and not_actions is None:
@@ -173,11 +203,14 @@ def _statement(item: Any, index: int, where: str, kind: str) -> Statement:
     if resources is None and not_resources is None and kind in _NEEDS_RESOURCE:
         raise PolicyParseError(f"{here}: needs Resource or NotResource")
     for pattern in (resources or ()) + (not_resources or ()):
-        try:
-            parse_template(pattern)
-        except VariableError as exc:
-            raise PolicyParseError(f"{here}: Resource: {exc}") from None
-    principals, not_principals = _pair(item, "Principal", "NotPrincipal", here, _principals)
+        if "${" in pattern:  # only a variable can be malformed
+            try:
+                parse_template(pattern)
+            except VariableError as exc:
+                raise PolicyParseError(f"{here}: Resource: {exc}") from None
+    principals = not_principals = None
+    if "Principal" in item or "NotPrincipal" in item:
+        principals, not_principals = _pair(item, "Principal", "NotPrincipal", here, _principals)
     conditions = _conditions(item["Condition"], here) if "Condition" in item else ()
     return Statement(sid=sid if isinstance(sid, str) else None, effect=effect, index=index,
                      actions=actions, not_actions=not_actions, resources=resources,

@@ -1,0 +1,43 @@
+"""The matcher's shortcuts (set lookup, prefix, pieces, regular expression) agree with IAM's
+wildcard rule: ``*`` is any run of characters, ``?`` exactly one
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
+
+Cited cases in tests/cases/engine/wildcard_shapes.jsonl, one per shape, plus a seeded
+comparison with the plain regular-expression translation (:func:`wildcard_regex`).
+"""
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from labkit.policy.matching import compile_resources, compile_wildcards, normalise_arn, wildcard_regex
+
+CASES = [json.loads(line) for line in (Path(__file__).parent / "cases" / "engine" / "wildcard_shapes.jsonl")
+         .read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c["name"]) for c in CASES])
+def test_shape(case):
+    assert compile_resources(tuple(case["patterns"]))(normalise_arn(case["value"])) is case["expected"]
+
+
+def test_cases_cite_aws():
+    assert all(c["source"].startswith("https://docs.aws.amazon.com/") for c in CASES)
+
+
+def _by_regex(patterns, value):
+    return any(re.fullmatch(wildcard_regex(p), value, re.DOTALL) for p in patterns)
+
+
+def test_shortcuts_agree_with_the_regular_expression():
+    rng = random.Random(20250919)
+    disagreements = []
+    for _ in range(5000):
+        patterns = tuple("".join(rng.choice("ab*?:") for _ in range(rng.randint(0, 6)))
+                         for _ in range(rng.randint(1, 3)))
+        value = "".join(rng.choice("ab:*?") for _ in range(rng.randint(0, 8)))
+        if compile_wildcards(patterns)(value) is not _by_regex(patterns, value):
+            disagreements.append((patterns, value))
+    assert disagreements == []
