@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkit.org_index import OrgIndex
 from labkit.policy import Level, Policy, PolicyParseError, parse_policy
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "identity_policies",
     "invalidate",
     "kms_aliases",
+    "org_index",
     "org_paths",
     "org_view",
     "organization_id",
@@ -78,10 +80,13 @@ class AccountPlace:
 
 @dataclass(frozen=True, kw_only=True)
 class OrgView:
-    """The organization's shape as enforcement needs it, read once from moto and cached.
+    """The organization's shape as enforcement needs it, read from moto and cached.
 
-    ``scp_paths`` / ``rcp_paths`` map an account id to its levels (None while the policy type
-    is disabled). Built lazily per account.
+    ``places`` maps the id of each active or suspended account to its :class:`AccountPlace`;
+    it is read lazily, one account at a time (root -> OUs -> account, by id), so asking
+    about one account costs the depth of its OU, not the size of the organization.
+    ``path`` gives an account's SCP or RCP levels (None while the policy type is disabled),
+    also built per account on first use.
     """
 
     organization_id: str
@@ -107,6 +112,57 @@ class OrgView:
         return "/".join([self.organization_id, *(pid for pid, _ in place.parents)]) + "/"
 
 
+_MEMBER_STATUSES = ("ACTIVE", "SUSPENDED")
+
+
+class _Places(Mapping):
+    """Account id -> :class:`AccountPlace`, read from moto's backend on first use of each id."""
+
+    def __init__(self, backend, index: OrgIndex, root_id: str) -> None:
+        self._backend, self._index, self._root_id = backend, index, root_id
+        self._places: dict[str, AccountPlace] = {}
+        self._chains: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def __getitem__(self, account_id: str) -> AccountPlace:
+        place = self._places.get(account_id)
+        if place is None:
+            account = self._index.account(self._backend, account_id) if isinstance(account_id, str) else None
+            if account is None or account.status not in _MEMBER_STATUSES:
+                raise KeyError(account_id)
+            place = AccountPlace(account_id=account.id, name=account.name,
+                                 parents=self._chain(account.parent_id))
+            self._places[account_id] = place
+        return place
+
+    def __contains__(self, account_id: object) -> bool:
+        try:
+            self[account_id]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self):
+        return iter([a.id for a in self._backend.accounts if a.status in _MEMBER_STATUSES])
+
+    def __len__(self) -> int:
+        return sum(a.status in _MEMBER_STATUSES for a in self._backend.accounts)
+
+    def _chain(self, node_id: str) -> tuple[tuple[str, str], ...]:
+        """(id, name) of the root and each OU from the root down to ``node_id``."""
+        chain = self._chains.get(node_id)
+        if chain is None:
+            seen, out, current = set(), [], node_id
+            while current is not None and current not in seen:
+                node = self._index.ou(self._backend, current)
+                if node is None:
+                    break
+                seen.add(current)
+                out.append((node.id, node.name))
+                current = node.parent_id if node.id != self._root_id else None
+            chain = self._chains[node_id] = tuple(reversed(out))
+        return chain
+
+
 @dataclass(frozen=True, kw_only=True)
 class PrincipalPolicies:
     """A principal's identity-based policies and boundary, and whether it is service-linked."""
@@ -124,15 +180,17 @@ class OrgCache:
     """Per-lab cache of the :class:`OrgView`, dropped by :func:`invalidate`.
 
     ``hold`` is set while an Organizations write is being authorized: the view read then is
-    the state *before* the write, so it is used but not kept.
+    the state *before* the write, so it is used but not kept. ``index`` finds nodes by id
+    (:mod:`labkit.org_index`); it follows moto's lists by itself and is never dropped.
     """
 
-    __slots__ = ("view", "valid", "hold")
+    __slots__ = ("view", "valid", "hold", "index")
 
     def __init__(self) -> None:
         self.view: OrgView | None = None
         self.valid = False
         self.hold = False
+        self.index = OrgIndex()
 
 
 def _cache(lab) -> OrgCache:
@@ -141,6 +199,11 @@ def _cache(lab) -> OrgCache:
         cache = OrgCache()
         lab._labkit_org_cache = cache
     return cache
+
+
+def org_index(lab) -> OrgIndex:
+    """The lab's :class:`~labkit.org_index.OrgIndex` (node by id, for the lab's rules)."""
+    return _cache(lab).index
 
 
 def invalidate(lab, *, hold: bool = False) -> None:
@@ -170,43 +233,31 @@ def _org_backend(lab):
 
 
 def org_view(lab) -> OrgView | None:
-    """The lab's organization as an :class:`OrgView`, or None when there is no organization."""
+    """The lab's organization as an :class:`OrgView`, or None when there is no organization.
+
+    Building a view reads only the organization and its root; accounts and their paths are
+    read when asked for, so a view made after every write costs little.
+    """
     cache = _cache(lab)
     if cache.valid:
         return cache.view
     backend = _org_backend(lab)
     view = None
     if backend.org is not None:
-        view = _read_org(backend)
+        view = _read_org(backend, cache.index)
     if not cache.hold:
         cache.view, cache.valid = view, True
     return view
 
 
-def _read_org(backend) -> OrgView:
+def _read_org(backend, index: OrgIndex) -> OrgView:
     org = backend.org
-    root = next(ou for ou in backend.ou if ou.id == org.root_id)
+    root = index.ou(backend, org.root_id)
     enabled = {t["Type"] for t in root.policy_types if t.get("Status") == "ENABLED"}
-    nodes = {ou.id: ou for ou in backend.ou}
-    chains: dict[str, tuple[tuple[str, str], ...]] = {}
-
-    def chain(node_id: str) -> tuple[tuple[str, str], ...]:
-        if node_id in chains:
-            return chains[node_id]
-        seen, out, current = set(), [], node_id
-        while current is not None and current in nodes and current not in seen:
-            seen.add(current)
-            node = nodes[current]
-            out.append((node.id, node.name))
-            current = node.parent_id if node.id != org.root_id else None
-        chains[node_id] = tuple(reversed(out))
-        return chains[node_id]
-
-    places = {a.id: AccountPlace(account_id=a.id, name=a.name, parents=chain(a.parent_id))
-              for a in backend.accounts if a.status == "ACTIVE" or a.status == "SUSPENDED"}
     return OrgView(organization_id=org.id, management_account_id=org.master_account_id,
                    root_id=org.root_id, scp_enabled=SCP_TYPE in enabled,
-                   rcp_enabled=RCP_TYPE in enabled, places=places, _backend=backend)
+                   rcp_enabled=RCP_TYPE in enabled,
+                   places=_Places(backend, index, org.root_id), _backend=backend)
 
 
 def _build_path(view: OrgView, account_id: str, policy_type: str) -> tuple[Level, ...] | None:
@@ -218,15 +269,15 @@ def _build_path(view: OrgView, account_id: str, policy_type: str) -> tuple[Level
     if place is None:
         return None  # not in the organization: no SCPs or RCPs apply
     kind = "scp" if policy_type == SCP_TYPE else "rcp"
-    backend = view._backend
-    nodes = {ou.id: ou for ou in backend.ou}
-    account = next(a for a in backend.accounts if a.id == account_id)
+    backend, index = view._backend, view.places._index
     levels = []
     for node_id, name in place.parents:
         label = "Root" if node_id == view.root_id else f"OU {name}"
-        levels.append(Level(label=label, policies=_org_policies(nodes[node_id], policy_type, kind, label)))
+        levels.append(Level(label=label, policies=_org_policies(index.ou(backend, node_id),
+                                                                policy_type, kind, label)))
     label = f"Account {place.name} ({account_id})"
-    levels.append(Level(label=label, policies=_org_policies(account, policy_type, kind, label)))
+    levels.append(Level(label=label, policies=_org_policies(index.account(backend, account_id),
+                                                            policy_type, kind, label)))
     return tuple(levels)
 
 
