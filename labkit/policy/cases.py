@@ -291,7 +291,10 @@ def _small_json(text: str) -> Any:
     if len(text) > 1 and text[0] == '"' == text[-1] and "\\" not in text and '"' not in text[1:-1] \
             and text.isprintable():
         return text[1:-1]  # a plain JSON string needs no decoder
-    return json.loads(text)
+    value, end = _raw_decode(text)  # json.loads without its wrapper (the text is stripped)
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
 
 
 def _from_full_line(line: str, where: str) -> Case:

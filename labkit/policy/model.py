@@ -13,13 +13,13 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
 
 from .conditions import compile_condition
 from .matching import (PrincipalInfo, arn_account, compile_actions, compile_resources,
                        normalise_arn, principal_entry_matches, principal_info)
-from .variables import has_variables, template_regex
+from .variables import template_regex
 
 __all__ = [
     "RESULTS", "BLOCKERS", "POLICY_KINDS",
@@ -67,17 +67,21 @@ class Statement:
     fast: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        patterns = self.actions if self.actions is not None else self.not_actions
-        object.__setattr__(self, "_action", compile_actions(patterns or ()))
-        patterns = self.resources if self.resources is not None else self.not_resources
-        dynamic = patterns is not None and any(has_variables(p) for p in patterns)
-        object.__setattr__(self, "_resource",
-                           None if patterns is None or dynamic else compile_resources(patterns))
-        # everything the evaluation loop needs, unpacked once per statement per request
-        object.__setattr__(self, "fast", (
-            self._action, self.actions is not None, self._resource, self.resources is not None,
-            dynamic, self.principals is not None or self.not_principals is not None,
-            tuple(c.test for c in self.conditions), self.effect == "Deny"))
+        _derive(self.__dict__)
+
+    @classmethod
+    def _parsed(cls, **fields: Any) -> "Statement":
+        """A statement from fields the parser has already checked (``parse.py``).
+
+        The same value as ``Statement(**fields)``, built without the per-field
+        ``object.__setattr__`` of a frozen dataclass's ``__init__``: the parser builds
+        thousands of these on a first pass over a case file.
+        """
+        self = object.__new__(cls)
+        values = self.__dict__
+        values.update(fields)
+        _derive(values)
+        return self
 
     @property
     def label(self) -> str:
@@ -119,6 +123,33 @@ class Statement:
             if not condition.test(context):
                 return False
         return True
+
+
+@lru_cache(maxsize=65536)
+def _action_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    return compile_actions(patterns)
+
+
+@lru_cache(maxsize=65536)
+def _resource_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    return compile_resources(patterns)
+
+
+def _derive(values: dict) -> None:
+    """Fill in a statement's compiled matchers and its evaluation-loop tuple ``fast``."""
+    actions, resources = values["actions"], values["resources"]
+    patterns = actions if actions is not None else values["not_actions"]
+    match_action = _action_matcher(patterns or ())
+    patterns = resources if resources is not None else values["not_resources"]
+    dynamic = patterns is not None and "${" in "\n".join(patterns)  # a line break joins: no false "${"
+    match_resource = None if patterns is None or dynamic else _resource_matcher(patterns)
+    conditions = values["conditions"]
+    values["_action"] = match_action
+    values["_resource"] = match_resource
+    # everything the evaluation loop needs, unpacked once per statement per request
+    values["fast"] = (match_action, actions is not None, match_resource, resources is not None,
+                      dynamic, values["principals"] is not None or values["not_principals"] is not None,
+                      tuple([c.test for c in conditions]) if conditions else (), values["effect"] == "Deny")
 
 
 def _dynamic_resource_match(patterns: tuple[str, ...], request: "Request") -> bool:
@@ -182,6 +213,8 @@ class Level:
 def _levels(value, kind: str) -> tuple[Level, ...] | None:
     if value is None:
         return None
+    if type(value) is tuple and all([type(level) is Level for level in value]):
+        return value  # already levels (the case reader's, or another PolicySet's)
     out = []
     for position, level in enumerate(value):
         if not isinstance(level, Level):

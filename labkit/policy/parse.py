@@ -212,7 +212,7 @@ def _statement(item: Any, index: int, where: str, kind: str) -> Statement:
     if "Principal" in item or "NotPrincipal" in item:
         principals, not_principals = _pair(item, "Principal", "NotPrincipal", here, _principals)
     conditions = _conditions(item["Condition"], here) if "Condition" in item else ()
-    return Statement(sid=sid if isinstance(sid, str) else None, effect=effect, index=index,
-                     actions=actions, not_actions=not_actions, resources=resources,
-                     not_resources=not_resources, principals=principals,
-                     not_principals=not_principals, conditions=conditions)
+    return Statement._parsed(sid=sid if isinstance(sid, str) else None, effect=effect, index=index,
+                             actions=actions, not_actions=not_actions, resources=resources,
+                             not_resources=not_resources, principals=principals,
+                             not_principals=not_principals, conditions=conditions)
