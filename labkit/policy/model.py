@@ -43,6 +43,14 @@ class Condition:
     def __post_init__(self) -> None:
         object.__setattr__(self, "test", compile_condition(self.operator, self.key, self.values))
 
+    @classmethod
+    def _parsed(cls, *, operator: str, key: str, values: tuple[str, ...]) -> "Condition":
+        """``Condition(...)`` for the parser, without a frozen dataclass's per-field setattr."""
+        self = object.__new__(cls)
+        self.__dict__.update(operator=operator, key=key, values=values,
+                             test=compile_condition(operator, key, values))
+        return self
+
 
 @dataclass(frozen=True, kw_only=True)
 class Statement:

@@ -156,24 +156,34 @@ def _conditions(value: Any, where: str) -> tuple[Condition, ...]:
         if not isinstance(block, dict):
             raise PolicyParseError(f"{where}: Condition {operator} must map keys to values, got {block!r}")
         for key, values in block.items():
-            if not isinstance(values, list):
-                values = [values]
-            texts = []
-            for v in values:
-                if isinstance(v, bool):
-                    texts.append("true" if v else "false")
-                elif isinstance(v, (str, int, float)):
-                    texts.append(str(v))
-                else:
-                    raise PolicyParseError(f"{where}: Condition {operator} {key}: values must be strings, got {v!r}")
+            if type(values) is str:  # the common shapes: one string, a list of strings
+                texts = [values]
+            elif type(values) is list and values and set(map(type, values)) == _STR:
+                texts = values
+            else:
+                texts = _condition_texts(values, operator, key, where)
             try:
                 for text in texts:
                     if "${" in text:  # text without a variable is all literal
                         parse_template(text)
-                out.append(Condition(operator=operator, key=key, values=tuple(texts)))
+                out.append(Condition._parsed(operator=operator, key=key, values=tuple(texts)))
             except (VariableError, ValueError) as exc:
                 raise PolicyParseError(f"{where}: Condition {operator} {key}: {exc}") from None
     return tuple(out)
+
+
+def _condition_texts(values: Any, operator: str, key: str, where: str) -> list[str]:
+    if not isinstance(values, list):
+        values = [values]
+    texts = []
+    for v in values:
+        if isinstance(v, bool):
+            texts.append("true" if v else "false")
+        elif isinstance(v, (str, int, float)):
+            texts.append(str(v))
+        else:
+            raise PolicyParseError(f"{where}: Condition {operator} {key}: values must be strings, got {v!r}")
+    return texts
 
 
 _ABSENT = object()
@@ -188,7 +198,60 @@ def _pair(item: dict, positive: str, negative: str, where: str, convert) -> tupl
     return yes, no
 
 
+_STR = {str}
+
+
+def _quick_strings(value: Any) -> tuple[str, ...] | None:
+    """``value`` as a tuple if it is a string or a list of strings, else None."""
+    if type(value) is str:
+        return (value,)
+    if type(value) is list and (not value or set(map(type, value)) == _STR):
+        return tuple(value)
+    return None
+
+
 def _statement(item: Any, index: int, where: str, kind: str) -> Statement:
+    """One statement: the common, well-formed shapes take a short path; anything else
+    (and every error, so its message names the statement) takes :func:`_checked_statement`."""
+    if type(item) is dict:
+        effect = item.get("Effect")
+        if effect == "Allow" or effect == "Deny":
+            if "NotAction" in item:
+                actions, not_actions = None, (None if "Action" in item else _quick_strings(item["NotAction"]))
+                ok = not_actions is not None
+            else:
+                actions, not_actions = _quick_strings(item.get("Action")), None
+                ok = actions is not None
+            if "NotResource" in item:
+                resources, not_resources = None, (None if "Resource" in item else _quick_strings(item["NotResource"]))
+                ok = ok and not_resources is not None
+            elif "Resource" in item:
+                resources, not_resources = _quick_strings(item["Resource"]), None
+                ok = ok and resources is not None
+            else:
+                resources = not_resources = None
+                ok = ok and kind not in _NEEDS_RESOURCE
+            patterns = resources or not_resources
+            if ok and not (patterns and "${" in "\n".join(patterns)):
+                # Principal and Condition come last in the checked order: check them the same way
+                sid = item.get("Sid")
+                principals = not_principals = None
+                conditions = ()
+                if "Principal" in item or "NotPrincipal" in item or "Condition" in item:
+                    here = f"{where}, statement {index + 1}" + (f" (Sid {sid!r})" if sid else "")
+                    if "Principal" in item or "NotPrincipal" in item:
+                        principals, not_principals = _pair(item, "Principal", "NotPrincipal", here, _principals)
+                    if "Condition" in item:
+                        conditions = _conditions(item["Condition"], here)
+                return Statement._parsed(sid=sid if isinstance(sid, str) else None, effect=effect,
+                                         index=index, actions=actions, not_actions=not_actions,
+                                         resources=resources, not_resources=not_resources,
+                                         principals=principals, not_principals=not_principals,
+                                         conditions=conditions)
+    return _checked_statement(item, index, where, kind)
+
+
+def _checked_statement(item: Any, index: int, where: str, kind: str) -> Statement:
     sid = item.get("Sid") if isinstance(item, dict) else None
     here = f"{where}, statement {index + 1}" + (f" (Sid {sid!r})" if sid else "")
     if not isinstance(item, dict):
