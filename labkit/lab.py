@@ -388,6 +388,10 @@ class Lab:
         return None
 
     def _after_call(self, call: LabCall, parsed: dict[str, Any]) -> None:
+        if call.service == "organizations":
+            from labkit.applicable_policies import release
+
+            release(self)  # the write is done: the next read may cache the new organization
         if call.service == "organizations" and call.operation == "CreateAccount":
             status = parsed.get("CreateAccountStatus", {})
             if status.get("AccountId"):

@@ -93,24 +93,31 @@ def _backend(call: LabCall):
     return backend if backend.org is not None else None
 
 
-def _node(backend, target_id: str):
-    """The root, OU or account with this id, or None."""
-    for ou in backend.ou:
-        if ou.id == target_id:
-            return ou
-    for account in backend.accounts:
-        if account.id == target_id:
-            return account
-    return None
+def _index(call: LabCall):
+    from labkit.applicable_policies import org_index
+
+    return org_index(call.lab)
 
 
-def ou_depth(backend, node_id: str) -> int:
-    """Levels below the root: the root is 0, an OU directly under it is 1."""
-    by_id = {ou.id: ou for ou in backend.ou}
-    depth, node = 0, by_id.get(node_id)
-    while node is not None and node.type != "ROOT":
+def _node(call: LabCall, backend, target_id: str):
+    """The root, OU or account with this id, or None (by id, not by scanning every one)."""
+    return _index(call).node(backend, target_id)
+
+
+def ou_depth(backend, node_id: str, *, index=None) -> int:
+    """Levels below the root: the root is 0, an OU directly under it is 1.
+
+    ``index`` (a :class:`~labkit.org_index.OrgIndex`) finds each parent by id.
+    """
+    if index is None:
+        from labkit.org_index import OrgIndex
+
+        index = OrgIndex()
+    depth, node, seen = 0, index.ou(backend, node_id), set()
+    while node is not None and node.type != "ROOT" and node.id not in seen:
+        seen.add(node.id)
         depth += 1
-        node = by_id.get(node.parent_id)
+        node = index.ou(backend, node.parent_id)
     return depth
 
 
@@ -143,10 +150,10 @@ def create_organizational_unit(call: LabCall, backend) -> ServiceError | None:
     and the quotas page; duplicate names: the API's DuplicateOrganizationalUnitException.
     """
     parent_id = call.params.get("ParentId", "")
-    if not any(ou.id == parent_id for ou in backend.ou):
+    if _index(call).ou(backend, parent_id) is None:
         return ServiceError(code="ParentNotFoundException",
                             message="We can't find a root or OU with the ParentId that you specified.")
-    if ou_depth(backend, parent_id) + 1 > MAX_OU_DEPTH:
+    if ou_depth(backend, parent_id, index=_index(call)) + 1 > MAX_OU_DEPTH:
         return _constraint("OU_DEPTH_LIMIT_EXCEEDED",
                            "You attempted to create an OU tree that is too many levels deep.")
     if _siblings_named(backend, parent_id, call.params.get("Name", "")):
@@ -179,7 +186,7 @@ def attach_policy(call: LabCall, backend) -> ServiceError | None:
     and the quotas page (five SCPs per root, OU or account).
     """
     policy = _policy(backend, call.params.get("PolicyId", ""))
-    target = _node(backend, call.params.get("TargetId", ""))
+    target = _node(call, backend, call.params.get("TargetId", ""))
     if policy is None or target is None:
         return None  # moto answers PolicyNotFound / TargetNotFound
     if not _type_enabled(backend, policy.type):
@@ -211,7 +218,7 @@ def detach_policy(call: LabCall, backend) -> ServiceError | None:
     attached"); the RCP page (RCPFullAWSAccess "can't be detached").
     """
     policy = _policy(backend, call.params.get("PolicyId", ""))
-    target = _node(backend, call.params.get("TargetId", ""))
+    target = _node(call, backend, call.params.get("TargetId", ""))
     if policy is None or target is None:
         return None
     if not _type_enabled(backend, policy.type):

@@ -90,6 +90,22 @@ def test_org_view_is_cached_until_an_organizations_write(lab):
     assert "deny-ec2-terminate" in [p.name for p in ap.scp_path(lab, account)[-1].policies]
 
 
+def test_after_a_write_the_new_view_is_kept_at_once_and_shows_the_write(lab):
+    org = lab.session("management").client("organizations")
+    account = lab.account_id("sandbox-dev")
+    before = ap.org_view(lab)
+    org.tag_resource(ResourceId=account, Tags=[{"Key": "team", "Value": "a"}])  # a write
+    after = ap.org_view(lab)
+    assert after is not before and ap.org_view(lab) is after  # rebuilt once, then cached
+    sandbox = ap.org_view(lab).places[account].parents[-1][0]
+    org.move_account(AccountId=account, SourceParentId=sandbox,
+                     DestinationParentId=ap.org_view(lab).root_id)
+    assert ap.org_view(lab).places[account].parents == ((ap.org_view(lab).root_id, "Root"),)
+    org.move_account(AccountId=account, SourceParentId=ap.org_view(lab).root_id,
+                     DestinationParentId=sandbox)
+    assert ap.org_view(lab).places[account].parents[-1] == (sandbox, "Sandbox")
+
+
 def test_role_identity_policies_inline_managed_and_boundary(lab):
     iam = lab.session("prod-app").client("iam")
     managed = iam.create_policy(PolicyName="s3-read", PolicyDocument=_doc("s3:Get*"))["Policy"]["Arn"]
