@@ -6,9 +6,10 @@ account -- EC2 DescribeInstances, IAM ListRoles, S3 GetObject on a bucket of its
 STS GetCallerIdentity -- in alternating blocks with ``lab.enforce`` on and off, so both
 are measured in the same run under the same conditions. Also times ``decide`` alone (the
 guard's work without moto). Target: enforcement adds under 30% per call. Prints figures;
-asserts nothing.
+asserts nothing. ``--accounts N`` first adds N more member accounts, spread over the design's
+OUs, to check that the overhead holds in a large organization.
 
-    .venv/bin/python benchmarks/enforcement.py [--calls N]
+    .venv/bin/python benchmarks/enforcement.py [--calls N] [--accounts N]
 """
 from __future__ import annotations
 
@@ -17,14 +18,21 @@ import statistics
 import time
 
 
-def build():
+def build(extra_accounts: int = 0):
     from labkit import enforcement
     from labkit.design import load_design
     from labkit.lab import Lab
 
     lab = Lab().start()
     enforcement.install(lab)
-    lab.apply(load_design("recommended"))
+    applied = lab.apply(load_design("recommended"))
+    if extra_accounts:
+        org = lab.session("management").client("organizations")
+        ous = [ou for path, ou in applied.ou_ids.items() if path != "Root"]
+        for i in range(extra_accounts):
+            account = org.create_account(AccountName=f"extra-{i:04d}", Email=f"extra-{i:04d}@example.com")
+            org.move_account(AccountId=account["CreateAccountStatus"]["AccountId"],
+                             SourceParentId=applied.root_id, DestinationParentId=ous[i % len(ous)])
     session = lab.session("prod-app", region="eu-west-1")
     s3 = session.client("s3")
     s3.create_bucket(Bucket="bench-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
@@ -60,11 +68,13 @@ def interleaved(lab, calls, count: int) -> tuple[list[float], list[float]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000, help="calls of each kind (default 2000)")
+    parser.add_argument("--accounts", type=int, default=0, help="extra member accounts (default 0)")
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    lab, calls = build()
-    print(f"lab with the recommended design built in {time.perf_counter() - t0:.2f} s")
+    lab, calls = build(args.accounts)
+    print(f"lab with the recommended design and {args.accounts} extra accounts built in "
+          f"{time.perf_counter() - t0:.2f} s")
     try:
         on, off = interleaved(lab, calls, args.calls)
         from labkit import enforcement
