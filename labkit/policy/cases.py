@@ -142,31 +142,9 @@ def case_from_line(line: str, *, where: str = "case") -> Case:
     so a policy shared by many sections is parsed once, keyed by its text.
     Raises :class:`CaseError` for a case that does not follow SCHEMA.md.
     """
-    cuts = []
-    start = 0
-    for key in _TOP_KEYS:  # keys usually come in SCHEMA.md order: scan the line once
-        at = line.find(key, start)
-        if at < 0 and start:
-            at = line.find(key)
-        if at >= 0:  # a nested key of the same name cuts inside a value: caught below
-            start = at + len(key)
-            cuts.append((at, start, key[1:-2]))
-    if not cuts:
+    spans = _spans_in_order(line) or _spans(line)
+    if spans is None:
         return _from_full_line(line, where)
-    cuts.sort()
-    end = line.rfind("}")
-    if line[:cuts[0][0]].strip() != "{" or line[end + 1:].strip():
-        return _from_full_line(line, where)
-    spans = {}
-    last = len(cuts) - 1
-    for i, (_at, after, field) in enumerate(cuts):
-        if i < last:
-            text = line[after:cuts[i + 1][0]].rstrip()
-            if not text.endswith(","):
-                return _from_full_line(line, where)
-            spans[field] = text[:-1].strip()
-        else:
-            spans[field] = line[after:end].strip()
     try:
         head = {f: _small_json(spans[f]) for f in ("name", "request", "expected") if f in spans}
     except json.JSONDecodeError:
@@ -285,6 +263,64 @@ def _parsed_levels(texts: list[str], kind: str) -> tuple[Level, ...]:
             _LEVELS[(text, label, kind)] = level
         out.append(level)
     return tuple(out)
+
+
+def _spans(line: str) -> dict[str, str] | None:
+    """The text of each top-level SCHEMA.md field, in any order; None if the cuts fail."""
+    cuts = []
+    start = 0
+    for key in _TOP_KEYS:  # keys usually come in SCHEMA.md order: scan the line once
+        at = line.find(key, start)
+        if at < 0 and start:
+            at = line.find(key)
+        if at >= 0:  # a nested key of the same name cuts inside a value: caught below
+            start = at + len(key)
+            cuts.append((at, start, key[1:-2]))
+    if not cuts:
+        return None
+    cuts.sort()
+    end = line.rfind("}")
+    if line[:cuts[0][0]].strip() != "{" or line[end + 1:].strip():
+        return None
+    spans = {}
+    last = len(cuts) - 1
+    for i, (_at, after, field) in enumerate(cuts):
+        if i < last:
+            text = line[after:cuts[i + 1][0]].rstrip()
+            if not text.endswith(","):
+                return None
+            spans[field] = text[:-1].strip()
+        else:
+            spans[field] = line[after:end].strip()
+    return spans
+
+
+_ORDER = tuple((key, len(key), key[1:-2]) for key in _TOP_KEYS)
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _spans_in_order(line: str) -> dict[str, str] | None:
+    """:func:`_spans` for the usual line: every key once, in SCHEMA.md order, compact
+    (``{"name":...,"request":...,...}``); None for anything else."""
+    if line[0] != "{" or line[-1] != "}":
+        return None
+    find = line.find
+    spans = {}
+    start, field = 0, None
+    for key, size, name in _ORDER:
+        at = find(key, start)
+        if at < 0:
+            return None
+        if field is None:
+            if at != 1:
+                return None
+        elif line[at - 1] == ",":
+            spans[field] = line[start:at - 1]
+        else:
+            return None
+        start, field = at + size, name
+    spans[field] = line[start:-1]
+    return spans
 
 
 def _small_json(text: str) -> Any:

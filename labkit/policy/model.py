@@ -266,9 +266,22 @@ class PolicySet:
     @cached_property
     def identity_entries(self) -> tuple[tuple, ...]:
         """Every identity-policy statement, flattened for evaluation."""
-        if len(self.identity) == 1:
-            return self.identity[0].entries
-        return tuple(entry for policy in self.identity for entry in policy.entries)
+        identity = self.identity
+        if len(identity) == 1:
+            return identity[0].entries
+        # Policy sets built from one case file share their identity tuples: flatten each once.
+        # The memo holds the tuple itself, so an id is never reused while its entry is kept.
+        found = _FLATTENED.get(id(identity))
+        if found is not None and found[0] is identity:
+            return found[1]
+        entries = tuple(entry for policy in identity for entry in policy.entries)
+        if len(_FLATTENED) >= 4096:
+            _FLATTENED.clear()
+        _FLATTENED[id(identity)] = (identity, entries)
+        return entries
+
+
+_FLATTENED: dict[int, tuple[tuple, tuple]] = {}
 
 
 def _context_values(context: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -314,12 +327,12 @@ class Request:
         if not isinstance(self.principal, str) or not self.principal:
             raise ValueError(f"request principal must be an ARN, got {self.principal!r}")
         who = principal_info(self.principal)
-        set_ = object.__setattr__
-        set_(self, "who", who)
-        set_(self, "action_key", self.action.lower())
-        set_(self, "resource_key", normalise_arn(self.resource))
+        own = self.__dict__  # derived fields, written once here (the dataclass is frozen after)
+        own["who"] = who
+        own["action_key"] = self.action.lower()
+        own["resource_key"] = normalise_arn(self.resource)
         if self.resource_account is None:
-            set_(self, "resource_account", arn_account(self.resource) or who.account)
+            own["resource_account"] = arn_account(self.resource) or who.account
         values = _context_values(self.context)
         # for a role session, aws:PrincipalArn is the role's ARN (the session ARN has no path)
         values.setdefault("aws:principalarn", (who.role_arn if who.kind == "assumed-role" else self.principal,))
@@ -327,7 +340,7 @@ class Request:
             values.setdefault("aws:principalaccount", (who.account,))
         if who.user_name:
             values.setdefault("aws:username", (who.user_name,))
-        set_(self, "context_values", values)
+        own["context_values"] = values
 
     @property
     def principal_account(self) -> str | None:
