@@ -6,6 +6,7 @@ Each subcommand lives beside the concept it serves and takes its own arguments::
     labkit diagrams [--check]         render bundled designs into diagrams/ (labkit.diagrams)
     labkit policy validate|simulate   check policy documents, simulate cases (labkit.policy)
     labkit operations [SERVICE] [--list]  the operation-to-IAM-action map and its gaps
+    labkit student [--out DIR]        student notebooks for a workshop (labkit.student)
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ COMMANDS = {
     "policy": ("labkit.policy.cli", "main", "validate policy documents or simulate cases"),
     "operations": ("labkit.operations", "operations_command",
                    "show which boto3 operations map to exact IAM requests, and the gaps"),
+    "student": ("labkit.student", "student_command",
+                "write student notebooks: solutions blanked, outputs stripped"),
 }
 
 

@@ -105,13 +105,6 @@ def test_building_from_a_student_notebook_gives_it_back(path, built):
 
 # Solution notebooks whose later cells still need an exercise's answer, so the student version
 # stops at the first cell after it. Strict: once the notebook is fixed, this entry must go.
-NEEDS_ANSWER_LATER = {
-    "02-guardrails.ipynb": "exercise 2 leaves Workloads without FullAWSAccess, so section 6's "
-                           "s3.create_bucket in prod-app is denied; the notebook should restore "
-                           "the attachment (idempotently) after the check",
-}
-
-
 @pytest.fixture(scope="module")
 def executed(built):
     """Each student notebook executed once (kernel python3, cwd notebooks/): the notebook with
@@ -150,10 +143,7 @@ def test_each_check_says_what_is_missing(path, executed):
         assert "passed" not in html, f"{check.source} passed on a blank exercise: {html[:300]}"
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(reason=NEEDS_ANSWER_LATER[p.name], strict=True))
-    if p.name in NEEDS_ANSWER_LATER else p
-    for p in WITH_SOLUTIONS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", WITH_SOLUTIONS, ids=lambda p: p.name)
 def test_student_notebook_runs_to_the_end(path, executed):
     _, error = executed(path.name)
     assert error is None, f"{path.name}: the student version stops: {str(error)[-600:]}"
