@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,13 +41,16 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 pytestmark = pytest.mark.jupyter_server
 
 
+@dataclass(frozen=True, kw_only=True)
 class Server:
     """A running JupyterLab server and how to talk to it."""
 
-    def __init__(self, *, process: subprocess.Popen, url: str, token: str, runtime_dir: Path,
-                 root_dir: Path, log: Path):
-        self.process, self.url, self.token = process, url, token
-        self.runtime_dir, self.root_dir, self.log = runtime_dir, root_dir, log
+    process: subprocess.Popen
+    url: str
+    token: str
+    runtime_dir: Path
+    root_dir: Path
+    log: Path
 
     def request(self, method: str, path: str, body: dict | None = None):
         """(status, parsed JSON or text) of one authenticated request to the server."""
