@@ -130,14 +130,49 @@ def test_validator_finds_no_problem(path):
     assert [str(p) for p in problems] == []
 
 
-def test_region_deny_exempts_the_services_aws_lists():
-    """The NotAction list is the one in AWS's example (SCP examples page, linked in the file)."""
+# The NotAction list of "Deny access to AWS based on the requested AWS Region",
+# https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_examples_general.html#example-scp-deny-region
+# (the same list, plus Bedrock inference actions, in aws-samples/service-control-policy-examples
+# Region-controls/Deny-access-to-AWS-based-on-the-requested-AWS-region-with-Bedrock-CRIS.json).
+AWS_REGION_DENY_EXEMPTIONS = {
+    "a4b:*", "acm:*", "aws-marketplace-management:*", "aws-marketplace:*", "aws-portal:*",
+    "budgets:*", "ce:*", "chime:*", "cloudfront:*", "config:*", "cur:*", "directconnect:*",
+    "ec2:DescribeRegions", "ec2:DescribeTransitGateways", "ec2:DescribeVpnGateways", "fms:*",
+    "globalaccelerator:*", "health:*", "iam:*", "importexport:*", "kms:*", "mobileanalytics:*",
+    "networkmanager:*", "organizations:*", "pricing:*", "route53:*", "route53domains:*",
+    "route53-recovery-cluster:*", "route53-recovery-control-config:*",
+    "route53-recovery-readiness:*", "s3:GetAccountPublic*", "s3:ListAllMyBuckets",
+    "s3:ListMultiRegionAccessPoints", "s3:PutAccountPublic*", "shield:*", "sts:*", "support:*",
+    "trustedadvisor:*", "waf-regional:*", "waf:*", "wafv2:*", "wellarchitected:*",
+}
+
+# The STS actions AWS's identity-perimeter RCP guards with aws:PrincipalOrgID: every STS action
+# except AssumeRoleWithSAML / AssumeRoleWithWebIdentity (federated callers carry no
+# aws:PrincipalOrgID), TagSession / SetSourceIdentity (they ride on those calls) and
+# GetCallerIdentity (needs no permission). aws-samples/data-perimeter-policy-examples
+# resource_control_policies/identity_perimeter_rcp.json and its README ("Additional considerations").
+AWS_IDENTITY_PERIMETER_STS = {
+    "sts:AssumeRole", "sts:DecodeAuthorizationMessage", "sts:GetAccessKeyInfo",
+    "sts:GetFederationToken", "sts:GetServiceBearerToken", "sts:GetSessionToken", "sts:SetContext",
+}
+
+
+def test_region_deny_exempts_exactly_the_services_aws_lists():
+    """The NotAction list is the one in AWS's example; only the approved Regions and the
+    exempted role are ours (the file's description says so)."""
     statement = _statements(_load(POLICY_DIR / "deny-regions-outside-approved.json")["document"])[0]
-    exempt = set(statement["NotAction"])
-    assert {"iam:*", "organizations:*", "sts:*", "cloudfront:*", "route53:*", "support:*",
-            "budgets:*", "s3:ListAllMyBuckets", "ec2:DescribeRegions"} <= exempt
+    assert set(statement["NotAction"]) == AWS_REGION_DENY_EXEMPTIONS
+    assert len(statement["NotAction"]) == len(AWS_REGION_DENY_EXEMPTIONS), "duplicates"
     assert statement["Condition"]["StringNotEquals"]["aws:RequestedRegion"] == ["us-east-1",
                                                                                  "eu-west-1"]
+
+
+def test_org_boundary_rcp_guards_the_sts_actions_aws_lists():
+    """No ``sts:*``: a wildcard would also deny SAML and web-identity federation."""
+    statement = _statements(_load(POLICY_DIR / "rcp-org-boundary.json")["document"])[0]
+    sts = {a for a in statement["Action"] if a.lower().startswith("sts:")}
+    assert sts == AWS_IDENTITY_PERIMETER_STS
+    assert {"s3:*", "kms:*", "sqs:*", "secretsmanager:*"} <= set(statement["Action"])
 
 
 def _behaviour_cases():
