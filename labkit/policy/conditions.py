@@ -37,6 +37,7 @@ __all__ = [
     "OPERATORS",
     "UnknownOperatorError",
     "split_operator",
+    "check_condition",
     "compile_condition",
     "explain_condition",
 ]
@@ -218,11 +219,30 @@ def split_operator(operator: str) -> tuple[str | None, str, bool]:
     return (qualifier or None), base, if_exists
 
 
-def _null(key: str, values: tuple[str, ...]) -> Callable[[dict], bool]:
+def _null_expected(key: str, values: tuple[str, ...]) -> set[str]:
     expected = {str(v).lower() for v in values}
     bad = expected - {"true", "false"}
     if bad:
         raise ValueError(f"Null condition on {key!r} needs 'true' or 'false', got {sorted(bad)}")
+    return expected
+
+
+def check_condition(operator: str, key: str, values: tuple[str, ...]) -> None:
+    """Raise what :func:`compile_condition` would raise for this condition, without compiling
+    it (the parser checks every condition; the engine compiles one when it first needs it).
+
+    >>> check_condition("Null", "aws:TokenIssueTime", ("maybe",))
+    Traceback (most recent call last):
+    ...
+    ValueError: Null condition on 'aws:tokenissuetime' needs 'true' or 'false', got ['maybe']
+    """
+    _qualifier, base, _if_exists = split_operator(operator)
+    if base == "Null":
+        _null_expected(key.lower(), values)
+
+
+def _null(key: str, values: tuple[str, ...]) -> Callable[[dict], bool]:
+    expected = _null_expected(key, values)
 
     def test(context: dict) -> bool:
         absent = not context.get(key)

@@ -60,10 +60,9 @@ def _scan(entries: tuple, request: Request, every_allow: bool):
     """
     deny = None
     allows: list[tuple[tuple, str]] = []
-    action, resource, context = request.action_key, request.resource_key, request.context_values
+    action = request.action_key
     for entry in entries:
-        (_p, statement, match_action, positive, match_resource, resource_positive,
-         dynamic, named, tests, is_deny) = entry
+        _policy, statement, match_action, positive, is_deny = entry
         if is_deny:
             if deny is not None:
                 continue
@@ -71,15 +70,8 @@ def _scan(entries: tuple, request: Request, every_allow: bool):
             continue
         if match_action(action) != positive:
             continue
-        if match_resource is not None:
-            if match_resource(resource) != resource_positive:
-                continue
-        elif dynamic and not statement.matches_resource(request):
-            continue
-        how = statement.principal_match(request.who) if named else "any"
+        how = statement.applies_past_action(request)
         if how is None:
-            continue
-        if tests and not all(test(context) for test in tests):
             continue
         if is_deny:
             deny = entry

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
 
-from .conditions import compile_condition
+from .conditions import check_condition, compile_condition
 from .matching import (PrincipalInfo, arn_account, compile_actions, compile_resources,
                        normalise_arn, principal_entry_matches, principal_info)
 from .variables import template_regex
@@ -38,18 +38,23 @@ class Condition:
     operator: str
     key: str
     values: tuple[str, ...]
-    test: Callable[[dict], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "test", compile_condition(self.operator, self.key, self.values))
+        check_condition(self.operator, self.key, self.values)
 
     @classmethod
     def _parsed(cls, *, operator: str, key: str, values: tuple[str, ...]) -> "Condition":
         """``Condition(...)`` for the parser, without a frozen dataclass's per-field setattr."""
+        check_condition(operator, key, values)
         self = object.__new__(cls)
-        self.__dict__.update(operator=operator, key=key, values=values,
-                             test=compile_condition(operator, key, values))
+        self.__dict__.update(operator=operator, key=key, values=values)
         return self
+
+    @cached_property
+    def test(self) -> Callable[[dict], bool]:
+        """The compiled predicate over a request context; compiled when first needed (most
+        statements never get past their action, so most conditions are never compiled)."""
+        return compile_condition(self.operator, self.key, self.values)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,7 +76,6 @@ class Statement:
     not_principals: tuple[tuple[str, str], ...] | None = None
     conditions: tuple[Condition, ...] = ()
     _action: Callable[[str], bool] = field(init=False, repr=False, compare=False)
-    _resource: Callable[[str], bool] | None = field(init=False, repr=False, compare=False)
     fast: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -132,6 +136,33 @@ class Statement:
                 return False
         return True
 
+    @cached_property
+    def _resource(self) -> Callable[[str], bool] | None:
+        """The static resource matcher (None without Resource, or with a policy variable);
+        compiled when a request first gets past this statement's action."""
+        patterns = self.resources if self.resources is not None else self.not_resources
+        if patterns is None or "${" in "\n".join(patterns):  # a line break joins: no false "${"
+            return None
+        return _resource_matcher(patterns)
+
+    def applies_past_action(self, request: "Request") -> str | None:
+        """For a request whose action this statement matches: None if the resource, the
+        principal or a condition rules it out, else how ``Principal`` names the requester."""
+        if not self.matches_resource(request):
+            return None
+        if self.principals is not None or self.not_principals is not None:
+            how = self.principal_match(request.who)
+            if how is None:
+                return None
+        else:
+            how = "any"
+        if self.conditions:
+            context = request.context_values
+            for condition in self.conditions:
+                if not condition.test(context):
+                    return None
+        return how
+
 
 @lru_cache(maxsize=65536)
 def _action_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
@@ -144,20 +175,12 @@ def _resource_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
 
 
 def _derive(values: dict) -> None:
-    """Fill in a statement's compiled matchers and its evaluation-loop tuple ``fast``."""
-    actions, resources = values["actions"], values["resources"]
-    patterns = actions if actions is not None else values["not_actions"]
-    match_action = _action_matcher(patterns or ())
-    patterns = resources if resources is not None else values["not_resources"]
-    dynamic = patterns is not None and "${" in "\n".join(patterns)  # a line break joins: no false "${"
-    match_resource = None if patterns is None or dynamic else _resource_matcher(patterns)
-    conditions = values["conditions"]
+    """Fill in a statement's action matcher and its evaluation-loop tuple ``fast``."""
+    actions = values["actions"]
+    match_action = _action_matcher((actions if actions is not None else values["not_actions"]) or ())
     values["_action"] = match_action
-    values["_resource"] = match_resource
-    # everything the evaluation loop needs, unpacked once per statement per request
-    values["fast"] = (match_action, actions is not None, match_resource, resources is not None,
-                      dynamic, values["principals"] is not None or values["not_principals"] is not None,
-                      tuple([c.test for c in conditions]) if conditions else (), values["effect"] == "Deny")
+    # what the evaluation loop checks for every statement; the rest waits for an action match
+    values["fast"] = (match_action, actions is not None, values["effect"] == "Deny")
 
 
 def _dynamic_resource_match(patterns: tuple[str, ...], request: "Request") -> bool:
