@@ -14,7 +14,9 @@ around it the way AWS would have it: for an SCP, the root and the account carry
 unless it is an allow-list, which replaces it:
 https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html);
 for an RCP, every level carries ``RCPFullAWSAccess`` and the OU adds the library policy. The
-principal has an administrator identity policy, so the guardrail alone decides.
+principal has an administrator identity policy, so the guardrail alone decides. A case with
+``"management_account": true`` is made in the management account, where no SCP applies
+(https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html#not-restricted-by-scp).
 """
 from __future__ import annotations
 
@@ -157,6 +159,14 @@ AWS_IDENTITY_PERIMETER_STS = {
 }
 
 
+def test_descriptions_make_no_absolute_claims_about_root():
+    """SCPs cannot restrict some root-only tasks, so no guardrail may say root "can do nothing"."""
+    policy = _load(POLICY_DIR / "deny-root-user.json")
+    assert "can do nothing" not in policy["description"]
+    assert ("https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html"
+            "#not-restricted-by-scp") in policy["sources"]
+
+
 def test_region_deny_exempts_exactly_the_services_aws_lists():
     """The NotAction list is the one in AWS's example; only the approved Regions and the
     exempted role are ours (the file's description says so)."""
@@ -195,7 +205,9 @@ def _schema_case(case: dict) -> dict:
              "identity_policies": [ADMIN], "permissions_boundary": None,
              "scps": None, "rcps": None, "resource_policy": case.get("resource_policy"),
              "expected": case["expected"]}
-    if library["type"] == "SCP":
+    if library["type"] == "SCP" and case.get("management_account"):
+        pass  # SCPs never apply to the management account (orgs_manage_policies_scps.html)
+    elif library["type"] == "SCP":
         allow_list = any(s["Effect"] == "Allow" for s in _statements(document))
         ou = [document] if allow_list else [FULL_AWS_ACCESS, document]
         built["scps"] = [[FULL_AWS_ACCESS], ou, [FULL_AWS_ACCESS]]
