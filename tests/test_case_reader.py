@@ -33,6 +33,16 @@ def layouts(raw, rng):
     yield json.dumps(odd, separators=(",", ":"))
 
 
+def test_level_cuts_inside_strings_are_caught():
+    deny = {"Statement": [{"Sid": "x],[y", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
+    allow = {"Statement": [{"Sid": "a\\],[b", "Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    raw = {"name": "cut", "request": {"principal": "arn:aws:iam::111111111111:user/a", "action": "s3:GetObject"},
+           "identity_policies": [allow], "scps": [[allow, deny], [allow], [allow]], "rcps": [[allow], [allow, deny]]}
+    for scps in ([[allow, deny], [allow], [allow]], [[allow], [allow]], [[deny]]):
+        text = json.dumps(dict(raw, scps=scps), separators=(",", ":"))
+        assert build(case_from_line, text) == build(by_dict, text)
+
+
 def build(loader, text):
     try:
         case = loader(text)

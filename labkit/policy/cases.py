@@ -230,6 +230,9 @@ def _split_section(field: str, text: str) -> Any:
             value: Any = tuple(parse_decoded(doc, text=piece, name=f"identity policy {i + 1}")
                                for i, (piece, doc) in enumerate(policies))
         elif field in ("scps", "rcps"):
+            value = _levels_by_text(text, field[:-1])
+            if value is not None:
+                return value
             levels, end = _array(text, 0, _level_text)
             value = _parsed_levels(levels, field[:-1])
         else:
@@ -245,6 +248,46 @@ _NAMES = {"permissions_boundary": "permissions boundary", "resource_policy": "re
 _LEVELS: dict[tuple[str, str, str], Level] = {}
 
 
+def _levels_by_text(text: str, kind: str) -> tuple[Level, ...] | None:
+    """The levels of a compact ``[[...],[...]]`` section, cut at each ``],[``, without
+    decoding a level seen before; None if a cut is wrong or the section is not compact.
+
+    Every piece used is a complete JSON array: a known level's text (known because it
+    decoded as one) or a piece that decodes as one now. Pieces that are all complete arrays,
+    joined by commas inside brackets, are the section's elements (a JSON array has one
+    parse), so a ``],[`` inside a string can only make a piece fail, never mislead.
+    """
+    if text[:2] != "[[" or text[-2:] != "]]":
+        return None
+    parts = text[1:-1].split("],[")
+    last = len(parts) - 1
+    out = []
+    for i, part in enumerate(parts):
+        piece = ("[" if i else "") + part + ("]" if i < last else "")
+        label = "Root" if i == 0 else ("Account" if i == last else f"OU level {i}")
+        level = _LEVELS.get((piece, label, kind))
+        if level is None:
+            try:
+                pieces, end = _array(piece, 0, _policy_text)
+            except (_Unusual, IndexError, ValueError):
+                return None
+            if end != len(piece):
+                return None
+            level = _level(piece, pieces, label, kind)
+        out.append(level)
+    return tuple(out)
+
+
+def _level(text: str, pieces: list, label: str, kind: str) -> Level:
+    level = Level(label=label, policies=tuple(
+        parse_decoded(doc, text=piece, name=f"{kind.upper()} {j + 1} at {label}", kind=kind)
+        for j, (piece, doc) in enumerate(pieces)))
+    if len(_LEVELS) > _CACHE_LIMIT:
+        _LEVELS.clear()
+    _LEVELS[(text, label, kind)] = level
+    return level
+
+
 def _parsed_levels(texts: list[str], kind: str) -> tuple[Level, ...]:
     """Levels labelled as :func:`_levels` labels them; one Level per distinct (text, label),
     so its flattened statements are worked out once however many paths share it."""
@@ -254,13 +297,7 @@ def _parsed_levels(texts: list[str], kind: str) -> tuple[Level, ...]:
         label = "Root" if i == 0 else ("Account" if i == count - 1 else f"OU level {i}")
         level = _LEVELS.get((text, label, kind))
         if level is None:
-            pieces, _end = _array(text, 0, _policy_text)
-            level = Level(label=label, policies=tuple(
-                parse_decoded(doc, text=piece, name=f"{kind.upper()} {j + 1} at {label}", kind=kind)
-                for j, (piece, doc) in enumerate(pieces)))
-            if len(_LEVELS) > _CACHE_LIMIT:
-                _LEVELS.clear()
-            _LEVELS[(text, label, kind)] = level
+            level = _level(text, _array(text, 0, _policy_text)[0], label, kind)
         out.append(level)
     return tuple(out)
 

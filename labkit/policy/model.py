@@ -26,6 +26,26 @@ __all__ = [
     "Condition", "Statement", "Policy", "Level", "PolicySet", "Request", "Decision",
 ]
 
+class _once:  # noqa: N801 (used as a decorator, like cached_property)
+    """``functools.cached_property`` without its per-instance lock (Python 3.10/3.11 take
+    one on every first computation): the value is stored in the instance's ``__dict__``,
+    which later lookups find first. The engine's values are built once and then only read."""
+
+    def __init__(self, func: Callable) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.func(instance)
+        return value
+
+
 RESULTS = ("Allowed", "ExplicitlyDenied", "ImplicitlyDenied")
 BLOCKERS = ("scp", "rcp", "identity", "boundary", "resource", "trust")
 POLICY_KINDS = ("identity", "boundary", "scp", "rcp", "resource", "trust", "kms")
@@ -50,7 +70,7 @@ class Condition:
         self.__dict__.update(operator=operator, key=key, values=values)
         return self
 
-    @cached_property
+    @_once
     def test(self) -> Callable[[dict], bool]:
         """The compiled predicate over a request context; compiled when first needed (most
         statements never get past their action, so most conditions are never compiled)."""
@@ -136,7 +156,7 @@ class Statement:
                 return False
         return True
 
-    @cached_property
+    @_once
     def _resource(self) -> Callable[[str], bool] | None:
         """The static resource matcher (None without Resource, or with a policy variable);
         compiled when a request first gets past this statement's action."""
@@ -209,7 +229,7 @@ class Policy:
         if self.kind not in POLICY_KINDS:
             raise ValueError(f"policy {self.name!r}: kind must be one of {POLICY_KINDS}, got {self.kind!r}")
 
-    @cached_property
+    @_once
     def entries(self) -> tuple[tuple, ...]:
         """``(policy, statement, *statement.fast)`` per statement: the evaluation loop's input."""
         return tuple((self, statement, *statement.fast) for statement in self.statements)
@@ -225,12 +245,12 @@ class Level:
     def __post_init__(self) -> None:
         object.__setattr__(self, "policies", tuple(self.policies))
 
-    @cached_property
+    @_once
     def entries(self) -> tuple[tuple, ...]:
         """Every statement of every policy at this level, flattened for evaluation."""
         return tuple(entry for policy in self.policies for entry in policy.entries)
 
-    @cached_property
+    @_once
     def allows_everything(self) -> Statement | None:
         """The unconditional ``Allow * on *`` here (FullAWSAccess), if the level has no Deny."""
         statements = [s for p in self.policies for s in p.statements]
@@ -286,7 +306,7 @@ class PolicySet:
         if self.resource_kind not in (None, "resource", "trust", "kms"):
             raise ValueError(f"resource_kind must be resource, trust or kms, got {self.resource_kind!r}")
 
-    @cached_property
+    @_once
     def identity_entries(self) -> tuple[tuple, ...]:
         """Every identity-policy statement, flattened for evaluation."""
         identity = self.identity
