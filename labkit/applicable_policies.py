@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkit.org_index import OrgIndex
+from labkit.org_index import OrgIndex, Places
 from labkit.policy import Level, Policy, PolicyParseError, parse_policy
 
 __all__ = [
@@ -110,57 +110,6 @@ class OrgView:
         if place is None:
             return None
         return "/".join([self.organization_id, *(pid for pid, _ in place.parents)]) + "/"
-
-
-_MEMBER_STATUSES = ("ACTIVE", "SUSPENDED")
-
-
-class _Places(Mapping):
-    """Account id -> :class:`AccountPlace`, read from moto's backend on first use of each id."""
-
-    def __init__(self, backend, index: OrgIndex, root_id: str) -> None:
-        self._backend, self._index, self._root_id = backend, index, root_id
-        self._places: dict[str, AccountPlace] = {}
-        self._chains: dict[str, tuple[tuple[str, str], ...]] = {}
-
-    def __getitem__(self, account_id: str) -> AccountPlace:
-        place = self._places.get(account_id)
-        if place is None:
-            account = self._index.account(self._backend, account_id) if isinstance(account_id, str) else None
-            if account is None or account.status not in _MEMBER_STATUSES:
-                raise KeyError(account_id)
-            place = AccountPlace(account_id=account.id, name=account.name,
-                                 parents=self._chain(account.parent_id))
-            self._places[account_id] = place
-        return place
-
-    def __contains__(self, account_id: object) -> bool:
-        try:
-            self[account_id]  # type: ignore[index]
-        except KeyError:
-            return False
-        return True
-
-    def __iter__(self):
-        return iter([a.id for a in self._backend.accounts if a.status in _MEMBER_STATUSES])
-
-    def __len__(self) -> int:
-        return sum(a.status in _MEMBER_STATUSES for a in self._backend.accounts)
-
-    def _chain(self, node_id: str) -> tuple[tuple[str, str], ...]:
-        """(id, name) of the root and each OU from the root down to ``node_id``."""
-        chain = self._chains.get(node_id)
-        if chain is None:
-            seen, out, current = set(), [], node_id
-            while current is not None and current not in seen:
-                node = self._index.ou(self._backend, current)
-                if node is None:
-                    break
-                seen.add(current)
-                out.append((node.id, node.name))
-                current = node.parent_id if node.id != self._root_id else None
-            chain = self._chains[node_id] = tuple(reversed(out))
-        return chain
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,7 +206,7 @@ def _read_org(backend, index: OrgIndex) -> OrgView:
     return OrgView(organization_id=org.id, management_account_id=org.master_account_id,
                    root_id=org.root_id, scp_enabled=SCP_TYPE in enabled,
                    rcp_enabled=RCP_TYPE in enabled,
-                   places=_Places(backend, index, org.root_id), _backend=backend)
+                   places=Places(backend, index, org.root_id, AccountPlace), _backend=backend)
 
 
 def _build_path(view: OrgView, account_id: str, policy_type: str) -> tuple[Level, ...] | None:
@@ -269,7 +218,7 @@ def _build_path(view: OrgView, account_id: str, policy_type: str) -> tuple[Level
     if place is None:
         return None  # not in the organization: no SCPs or RCPs apply
     kind = "scp" if policy_type == SCP_TYPE else "rcp"
-    backend, index = view._backend, view.places._index
+    backend, index = view._backend, view.places.index
     levels = []
     for node_id, name in place.parents:
         label = "Root" if node_id == view.root_id else f"OU {name}"

@@ -27,9 +27,10 @@ True
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ById", "OrgIndex"]
+__all__ = ["ById", "OrgIndex", "Places"]
 
 
 class ById:
@@ -80,3 +81,59 @@ class OrgIndex:
         """The root, OU or account with this id, or None."""
         found = self.ou(backend, target_id)
         return found if found is not None else self.account(backend, target_id)
+
+
+#: Account statuses of a member (moto's ``FakeAccount.status``; a closed account is
+#: SUSPENDED and stays in the organization until removed:
+#: https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html).
+MEMBER_STATUSES = ("ACTIVE", "SUSPENDED")
+
+
+class Places(Mapping):
+    """Account id -> place (``make(account_id=, name=, parents=)``), read from moto's backend
+    on first use of each id: the account by id, then its parents up to the root by id.
+    ``parents`` are ``(id, name)`` pairs from the root down to the account's OU."""
+
+    def __init__(self, backend, index: OrgIndex, root_id: str, make: Callable[..., Any]) -> None:
+        self.index = index
+        self._backend, self._root_id, self._make = backend, root_id, make
+        self._places: dict[str, Any] = {}
+        self._chains: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def __getitem__(self, account_id: str) -> Any:
+        place = self._places.get(account_id) if isinstance(account_id, str) else None
+        if place is None:
+            account = self.index.account(self._backend, account_id) if isinstance(account_id, str) else None
+            if account is None or account.status not in MEMBER_STATUSES:
+                raise KeyError(account_id)
+            place = self._make(account_id=account.id, name=account.name,
+                               parents=self._chain(account.parent_id))
+            self._places[account_id] = place
+        return place
+
+    def __contains__(self, account_id: object) -> bool:
+        try:
+            self[account_id]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self):
+        return iter([a.id for a in self._backend.accounts if a.status in MEMBER_STATUSES])
+
+    def __len__(self) -> int:
+        return sum(a.status in MEMBER_STATUSES for a in self._backend.accounts)
+
+    def _chain(self, node_id: str) -> tuple[tuple[str, str], ...]:
+        chain = self._chains.get(node_id)
+        if chain is None:
+            seen, out, current = set(), [], node_id
+            while current is not None and current not in seen:
+                node = self.index.ou(self._backend, current)
+                if node is None:
+                    break
+                seen.add(current)
+                out.append((node.id, node.name))
+                current = node.parent_id if node.id != self._root_id else None
+            chain = self._chains[node_id] = tuple(reversed(out))
+        return chain
