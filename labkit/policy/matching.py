@@ -91,6 +91,9 @@ def _compile_set(patterns: tuple[str, ...]) -> Callable[[str], bool]:
         return _NEVER
     if "*" in patterns:
         return _ALWAYS
+    joined = "\n".join(patterns)
+    if "*" not in joined and "?" not in joined:
+        return frozenset(patterns).__contains__  # exact names only
     literals = frozenset(p for p in patterns if "*" not in p and "?" not in p)
     prefixes = tuple(p[:-1] for p in patterns
                      if p.endswith("*") and "*" not in p[:-1] and "?" not in p)

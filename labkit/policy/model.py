@@ -110,9 +110,8 @@ class Statement:
         thousands of these on a first pass over a case file.
         """
         self = object.__new__(cls)
-        values = self.__dict__
-        values.update(fields)
-        _derive(values)
+        _derive(fields)
+        object.__setattr__(self, "__dict__", fields)
         return self
 
     @property
@@ -228,6 +227,14 @@ class Policy:
     def __post_init__(self) -> None:
         if self.kind not in POLICY_KINDS:
             raise ValueError(f"policy {self.name!r}: kind must be one of {POLICY_KINDS}, got {self.kind!r}")
+
+    @classmethod
+    def _parsed(cls, *, name: str, kind: str, statements: tuple[Statement, ...], version: str | None) -> "Policy":
+        """``Policy(...)`` for the parser, which has checked ``kind``; no per-field setattr."""
+        self = object.__new__(cls)
+        object.__setattr__(self, "__dict__", {"name": name, "kind": kind, "statements": statements,
+                                              "version": version, "source_text": None})
+        return self
 
     @_once
     def entries(self) -> tuple[tuple, ...]:

@@ -98,7 +98,7 @@ def parse_decoded(doc: Any, *, text: str, name: str | None = None, kind: str = "
         if body is None:
             body = _body(doc, kind, f"policy {name or '(unnamed)'!r}")
             _remember(_BODIES, (text, kind), body)
-        policy = Policy(name=name or "(unnamed)", kind=kind, statements=body[0], version=body[1])
+        policy = Policy._parsed(name=name or "(unnamed)", kind=kind, statements=body[0], version=body[1])
         _remember(_POLICIES, (text, name, kind, None), policy)
     return policy
 
