@@ -28,6 +28,8 @@ def layouts(raw, rng):
     rng.shuffle(keys)
     yield json.dumps({k: raw[k] for k in keys}, separators=(",", ":"))
     yield " " + json.dumps(raw, separators=(",", ":")) + " \t"
+    yield json.dumps(raw, separators=(",", ":")) + "\n"  # as read from a file
+    yield json.dumps(raw, separators=(",", ":")) + "\r\n"
     # a nested value that contains a top-level key name, and an unknown key
     odd = dict(raw, extra={"scps": None, "request": 1})
     yield json.dumps(odd, separators=(",", ":"))

@@ -339,7 +339,10 @@ _raw_decode = json.JSONDecoder().raw_decode
 def _spans_in_order(line: str) -> dict[str, str] | None:
     """:func:`_spans` for the usual line: every key once, in SCHEMA.md order, compact
     (``{"name":...,"request":...,...}``); None for anything else."""
-    if line[0] != "{" or line[-1] != "}":
+    last = len(line) - 1
+    while last > 0 and line[last] in "\n\r":  # lines read from a file keep their ending
+        last -= 1
+    if line[0] != "{" or line[last] != "}":
         return None
     find = line.find
     spans = {}
@@ -356,7 +359,7 @@ def _spans_in_order(line: str) -> dict[str, str] | None:
         else:
             return None
         start, field = at + size, name
-    spans[field] = line[start:-1]
+    spans[field] = line[start:last]
     return spans
 
 
