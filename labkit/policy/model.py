@@ -1,4 +1,5 @@
-"""The engine's values: policies, statements, requests and decisions.
+"""The engine's values: policies, statements, requests and decisions (``Request`` lives in
+:mod:`labkit.policy.request` and is re-exported here).
 
 Introduced in ``notebooks/02-guardrails.ipynb``. Every value is a frozen, keyword-only
 dataclass; string-or-list fields are normalised to tuples once, when parsed. Vocabulary
@@ -14,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from .conditions import check_condition, compile_condition
-from .matching import (PrincipalInfo, arn_account, compile_actions, compile_resources,
-                       normalise_arn, principal_entry_matches, principal_info)
+from .matching import (PrincipalInfo, compile_actions, compile_resources, normalise_arn,
+                       principal_entry_matches)
+from .request import Request
 from .variables import template_regex
 
 __all__ = [
@@ -332,73 +334,6 @@ class PolicySet:
 
 
 _FLATTENED: dict[int, tuple[tuple, tuple]] = {}
-
-
-def _context_values(context: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = {}
-    for key, value in context.items():
-        if type(value) is str:
-            out[key.lower()] = (value,)
-        elif isinstance(value, (list, tuple)):
-            out[key.lower()] = tuple(_text(v) for v in value)
-        elif value is not None:
-            out[key.lower()] = (_text(value),)
-    return out
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Request:
-    """An authorization request: who, what action, on which resource, with what context.
-
-    ``resource_account`` defaults to the account in the resource ARN, else the principal's.
-    ``aws:PrincipalArn``, ``aws:PrincipalAccount`` (and ``aws:username`` for users) default
-    from ``principal`` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
-    """
-
-    principal: str
-    action: str
-    resource: str = "*"
-    resource_account: str | None = None
-    context: Mapping[str, Any] = field(default_factory=dict)
-    action_key: str = field(init=False, repr=False, compare=False)
-    resource_key: str = field(init=False, repr=False, compare=False)
-    who: PrincipalInfo = field(init=False, repr=False, compare=False)
-    context_values: dict = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.action, str) or ":" not in self.action:
-            raise ValueError(f"request action must look like 'service:Action', got {self.action!r}")
-        if not isinstance(self.principal, str) or not self.principal:
-            raise ValueError(f"request principal must be an ARN, got {self.principal!r}")
-        who = principal_info(self.principal)
-        own = self.__dict__  # derived fields, written once here (the dataclass is frozen after)
-        own["who"] = who
-        own["action_key"] = self.action.lower()
-        own["resource_key"] = normalise_arn(self.resource)
-        if self.resource_account is None:
-            own["resource_account"] = arn_account(self.resource) or who.account
-        values = _context_values(self.context)
-        # for a role session, aws:PrincipalArn is the role's ARN (the session ARN has no path)
-        values.setdefault("aws:principalarn", (who.role_arn if who.kind == "assumed-role" else self.principal,))
-        if who.account:
-            values.setdefault("aws:principalaccount", (who.account,))
-        if who.user_name:
-            values.setdefault("aws:username", (who.user_name,))
-        own["context_values"] = values
-
-    @property
-    def principal_account(self) -> str | None:
-        return self.who.account
-
-    @property
-    def service(self) -> str:
-        return self.action_key.split(":", 1)[0]
 
 
 @dataclass(frozen=True, kw_only=True)
