@@ -36,7 +36,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkit.iam_entities import IamEntity, entity_of, find_role, iam_entity
 from labkit.org_index import OrgIndex, Places
+from labkit.resource_policies import aws_managed_key, bucket_owner, kms_aliases, resource_policy
 from labkit.policy import Level, Policy, PolicyParseError, parse_policy
 
 __all__ = [
@@ -44,12 +46,15 @@ __all__ = [
     "OrgView",
     "PrincipalPolicies",
     "StateError",
+    "aws_managed_key",
     "bucket_owner",
+    "iam_entity",
     "identity_policies",
     "invalidate",
     "kms_aliases",
     "org_index",
     "org_paths",
+    "org_policy_arn",
     "org_view",
     "organization_id",
     "rcp_path",
@@ -114,7 +119,12 @@ class OrgView:
 
 @dataclass(frozen=True, kw_only=True)
 class PrincipalPolicies:
-    """A principal's identity-based policies and boundary, and whether it is service-linked."""
+    """A principal's identity-based policies and boundary, and whether it is service-linked.
+
+    ``entity`` is the role or user as IAM stores it (ARN with path, tags;
+    :mod:`labkit.iam_entities`); ``policy_arns`` pairs each managed policy's name (as the
+    engine labels it) with its ARN, for the denial message.
+    """
 
     principal_arn: str
     identity: tuple[Policy, ...] = ()
@@ -122,6 +132,12 @@ class PrincipalPolicies:
     service_linked: bool = False
     unique_id: str | None = None
     exists: bool = True
+    entity: IamEntity | None = None
+    policy_arns: tuple[tuple[str, str], ...] = ()
+
+    def policy_arn(self, name: str) -> str | None:
+        """The ARN of the managed policy (or boundary) the engine calls ``name``, or None."""
+        return next((arn for n, arn in self.policy_arns if n == name), None)
 
 
 # -- the organization -------------------------------------------------------------------------
@@ -282,6 +298,25 @@ def rcp_path(lab, account_id: str) -> tuple[Level, ...] | None:
     return view.path(account_id, RCP_TYPE) if view else None
 
 
+def org_policy_arn(lab, kind: str, name: str) -> str | None:
+    """The ARN of the organization's SCP (``kind="scp"``) or RCP called ``name``, or None.
+
+    Customer policies: ``arn:aws:organizations::MANAGEMENT:policy/o-.../service_control_policy/p-...``;
+    AWS managed ones: ``arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess``
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html#awsorganizations-resources-for-iam-policies).
+    """
+    view = org_view(lab)
+    if view is None:
+        return None
+    policy_type = SCP_TYPE if kind == "scp" else RCP_TYPE
+    found = next((p for p in view._backend.policies if p.name == name and p.type == policy_type), None)
+    if found is None:
+        return None
+    if found.aws_managed:
+        return f"arn:aws:organizations::aws:policy/{policy_type.lower()}/{found.id}"
+    return f"arn:aws:organizations::{view.management_account_id}:policy/{view.organization_id}/{policy_type.lower()}/{found.id}"
+
+
 # -- the principal ----------------------------------------------------------------------------
 def _iam(account_id: str):
     from moto.iam.models import iam_backends
@@ -296,13 +331,15 @@ def _managed_text(policy) -> str:
     return policy.versions[0].document
 
 
-def _attached(entity, where: str) -> list[Policy]:
+def _attached(entity, where: str, arns: list | None = None) -> list[Policy]:
     out = []
     for name, text in entity.policies.items():
         out.append(_parse(text, name, "identity", f"inline policy {name!r} of {where}"))
     for arn, managed in entity.managed_policies.items():
         out.append(_parse(_managed_text(managed), managed.name, "identity",
                           f"managed policy {arn} attached to {where}"))
+        if arns is not None:
+            arns.append((managed.name, arn))
     return out
 
 
@@ -317,20 +354,21 @@ def identity_policies(principal_arn: str) -> PrincipalPolicies:
     if who.account is None or who.kind not in ("role", "assumed-role", "user"):
         return PrincipalPolicies(principal_arn=principal_arn, exists=who.kind == "root")
     iam = _iam(who.account)
+    arns: list[tuple[str, str]] = []
     if who.kind == "user":
         entity = iam.users.get(who.user_name)
         if entity is None:
             return PrincipalPolicies(principal_arn=principal_arn, exists=False)
         where = f"user {who.user_name} ({who.account})"
-        found = _attached(entity, where)
+        found = _attached(entity, where, arns)
         for group in iam.groups.values():
             if entity in group.users:
-                found.extend(_attached(group, f"group {group.name} of {where}"))
+                found.extend(_attached(group, f"group {group.name} of {where}", arns))
     else:
-        entity = next((r for r in iam.roles.values() if r.name == who.role_name), None)
+        entity = find_role(who.account, who.role_name)
         if entity is None:
             return PrincipalPolicies(principal_arn=principal_arn, exists=False)
-        found = _attached(entity, f"role {who.role_name} ({who.account})")
+        found = _attached(entity, f"role {who.role_name} ({who.account})", arns)
     boundary = None
     boundary_arn = getattr(entity, "permissions_boundary_arn", None) or getattr(
         entity, "permissions_boundary", None)
@@ -340,68 +378,9 @@ def identity_policies(principal_arn: str) -> PrincipalPolicies:
             raise StateError(f"permissions boundary {boundary_arn} of {principal_arn} does not exist")
         boundary = _parse(_managed_text(managed), managed.name, "boundary",
                           f"permissions boundary {boundary_arn} of {principal_arn}")
+        arns.append((managed.name, boundary_arn))
     return PrincipalPolicies(
         principal_arn=principal_arn, identity=tuple(found), boundary=boundary,
         service_linked=getattr(entity, "path", "/").startswith(SERVICE_LINKED_PATH),
-        unique_id=getattr(entity, "id", None))
-
-
-# -- the resource -----------------------------------------------------------------------------
-def bucket_owner(bucket: str) -> str | None:
-    """The account that owns an S3 bucket in the lab, or None if there is no such bucket."""
-    from moto.s3.models import s3_backends
-
-    owner = s3_backends.bucket_accounts.get(bucket)
-    return owner[1] if owner else None
-
-
-def resource_policy(action: str, resource: str) -> tuple[Policy | None, str | None]:
-    """The resource-based policy for ``action`` on ``resource`` and the resource's account.
-
-    - ``arn:aws:s3:::bucket`` or ``.../key``: the bucket policy
-      (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html);
-    - ``arn:aws:kms:region:account:key/id``: the key policy
-      (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html);
-    - ``arn:aws:iam::account:role/name`` with ``sts:AssumeRole*``: the role's trust policy
-      (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html).
-    """
-    parts = resource.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
-        return None, None
-    service, region, account, rest = parts[2], parts[3], parts[4], parts[5]
-    if service == "s3" and not account:
-        bucket = rest.split("/", 1)[0]
-        owner = bucket_owner(bucket) if bucket and "*" not in bucket else None
-        if owner is None:
-            return None, None
-        from moto.s3.models import s3_backends
-
-        found = s3_backends[owner]["aws"].buckets.get(bucket)
-        if found is None or not found.policy:
-            return None, owner
-        return _parse(found.policy, f"bucket policy of {bucket}", "resource",
-                      f"bucket policy of s3://{bucket}"), owner
-    if service == "kms" and rest.startswith("key/") and account:
-        from moto.kms.models import kms_backends
-
-        key = kms_backends[account][region].keys.get(rest[4:])
-        if key is None or not getattr(key, "policy", None):
-            return None, account
-        return _parse(key.policy, f"key policy of {rest[4:]}", "kms",
-                      f"key policy of {resource}"), account
-    if service == "iam" and rest.startswith("role/") and action.lower().startswith("sts:assumerole"):
-        name = rest.rsplit("/", 1)[-1]
-        role = next((r for r in _iam(account).roles.values() if r.name == name), None)
-        if role is None:
-            return None, account
-        return _parse(role.assume_role_policy_document, f"trust policy of {name}", "trust",
-                      f"trust policy of {resource}"), account
-    return None, account if account.isdigit() else None
-
-
-def kms_aliases(account_id: str, region: str) -> dict[str, str]:
-    """Alias name (``alias/...``) -> key id, for one account and Region."""
-    from moto.kms.models import kms_backends
-
-    backend = kms_backends[account_id][region]
-    return {alias: key.id for key in backend.keys.values() for alias in key.aliases}
+        unique_id=getattr(entity, "id", None), entity=entity_of(entity),
+        policy_arns=tuple(arns))

@@ -4,22 +4,9 @@ Introduced in ``notebooks/02-guardrails.ipynb``. Before moto runs a call, :func:
 (a lab guard) describes it as an IAM request -- action, resource ARN, and the condition
 keys AWS would set -- gathers every policy that applies from the lab's live state
 (:mod:`labkit.applicable_policies`), evaluates with :func:`labkit.policy.evaluate`, and,
-when the decision is a denial, answers the call with the error the real service returns:
-
-- Query/XML services (IAM, STS, S3, ...): ``AccessDenied``, HTTP 403;
-- EC2: ``UnauthorizedOperation``, HTTP 403, "You are not authorized to perform this
-  operation." followed by the reason and an encoded authorization failure message
-  (https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html);
-- JSON services (Organizations, CloudTrail, KMS, Security Hub, Config, sso-admin,
-  identitystore): ``AccessDeniedException``, HTTP 403.
-
-The message is AWS's: "User: ARN is not authorized to perform: ACTION on resource: ARN
-because no service control policy allows the ACTION action" or "... with an explicit deny
-in a service control policy"; only one policy type is named
-(https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html). S3 quotes
-the resource and gives that context only to callers from the bucket owner's account or
-organization; others get "Access Denied"
-(https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.html).
+when the decision is a denial, answers the call with the error the real service returns
+(:mod:`labkit.denials`: the service's own error code, AWS's message, the denying policy's
+ARN).
 
 ``lab.enforce = False`` switches authorization off (the "no guardrails" comparison); the
 Organizations rules (:mod:`labkit.organizations`) stay on. moto's own partial enforcement
@@ -29,20 +16,19 @@ authentication when ``INITIAL_NO_AUTH_ACTION_COUNT`` is set) is switched off by
 """
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any
 
 from labkit import applicable_policies as ap
+from labkit.denials import access_denied, denial_message, encode_failure, error_style
 from labkit.policy import Decision, PolicySet, Request, evaluate
 from labkit.sessions import LabCall, ServiceError
 
 __all__ = [
     "GLOBAL_SERVICES",
+    "LAB_SOURCE_IP",
     "RCP_SERVICES",
     "access_denied",
     "authorize",
@@ -55,17 +41,31 @@ __all__ = [
     "install",
     "last_denial",
     "neutralise_moto",
+    "rcp_applies",
     "request_for",
     "requests_for",
+    "resource_context",
     "track_writes",
 ]
 
 TROUBLESHOOT_PAGE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html"
 CONDITION_KEYS_PAGE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"
-#: Services whose resources RCPs govern (RCP page, "List of AWS services that support RCPs"):
-#: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html
-RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "aoss",
-                          "cognito-idp", "logs"})
+RCP_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"
+KMS_RCP_PAGE = "https://docs.aws.amazon.com/kms/latest/developerguide/resource-control-policies.html"
+#: The source IP address of every lab caller: 203.0.113.10, from TEST-NET-3, a block
+#: reserved for documentation (RFC 5737), so a lab policy never names a real network.
+LAB_SOURCE_IP = "203.0.113.10"
+
+
+def __getattr__(name: str) -> Any:
+    # RCP_SERVICES: service prefixes whose resources RCPs govern, the RCP page's "List of
+    # AWS services that support RCPs" (RCP_PAGE) as the validator reads it, loaded lazily.
+    if name == "RCP_SERVICES":
+        from labkit.policy.catalogue import rcp_supported_services
+
+        return rcp_supported_services()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 #: Services with one global endpoint in us-east-1: aws:RequestedRegion is us-east-1 for them
 #: (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion).
 GLOBAL_SERVICES = frozenset({"iam", "organizations", "cloudfront", "route53", "budgets", "ce",
@@ -216,19 +216,42 @@ def _assemble(lab, principal: str, who: ap.PrincipalPolicies, action: str, resou
     keys = global_context(lab, principal, principal_account=principal_account,
                           resource_account=resource_account,
                           region=context.get("aws:RequestedRegion") or lab.region,
-                          unique_id=who.unique_id)
+                          unique_id=who.unique_id, who=who)
+    keys.update(resource_context(action, resource))
     keys.update(context)
     request = Request(principal=principal, action=action, resource=resource,
                       resource_account=resource_account, context=keys)
     exempt = who.service_linked
     scps = None if exempt or principal_account is None else ap.scp_path(lab, principal_account)
-    service = action.split(":", 1)[0].lower()
     rcps = None
-    if not exempt and service in RCP_SERVICES and resource_account:
+    if not exempt and resource_account and rcp_applies(action, resource):
         rcps = ap.rcp_path(lab, resource_account)
     policies = PolicySet(identity=who.identity, boundary=who.boundary, scps=scps, rcps=rcps,
                          resource_policy=policy)
     return request, policies
+
+
+def rcp_applies(action: str, resource: str) -> bool:
+    """Whether RCPs govern ``action`` on ``resource``.
+
+    RCPs apply to the services the RCP page lists (:data:`RCP_PAGE`; the list is
+    :func:`labkit.policy.catalogue.rcp_supported_services`), except AWS managed KMS keys,
+    which RCPs do not restrict (:data:`KMS_RCP_PAGE`): a key whose ``KeyManager`` is
+    ``AWS``, or one named by an ``alias/aws/...`` alias.
+
+    >>> rcp_applies("s3:GetObject", "arn:aws:s3:::b/k"), rcp_applies("ec2:RunInstances", "*")
+    (True, False)
+    >>> rcp_applies("kms:Decrypt", "arn:aws:kms:eu-west-1:111111111111:alias/aws/s3")
+    False
+    """
+    from labkit.policy.catalogue import rcp_supported_services
+
+    service = action.split(":", 1)[0].lower()
+    if service not in rcp_supported_services():
+        return False
+    if service == "kms":
+        return not ap.aws_managed_key(resource)
+    return True
 
 
 def _arn_account(resource: str) -> str | None:
@@ -236,14 +259,34 @@ def _arn_account(resource: str) -> str | None:
     return parts[4] if len(parts) == 6 and parts[4].isdigit() else None
 
 
+def resource_context(action: str, resource: str) -> dict[str, Any]:
+    """``aws:ResourceTag/<key>`` for a request on an IAM role: the role's tags, read from
+    IAM (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html#access_iam-tags_control-resources;
+    :data:`CONDITION_KEYS_PAGE`). Other resources' tags are not read by the lab."""
+    if not action.lower().startswith("iam:") or ":role/" not in resource:
+        return {}
+    entity = ap.iam_entity(resource)
+    return {} if entity is None else {f"aws:ResourceTag/{k}": v for k, v in entity.tags}
+
+
 def global_context(lab, principal: str, *, principal_account: str | None,
                    resource_account: str | None, region: str,
-                   unique_id: str | None = None, now: float | None = None) -> dict[str, Any]:
+                   unique_id: str | None = None, now: float | None = None,
+                   who: ap.PrincipalPolicies | None = None) -> dict[str, Any]:
     """The global condition keys AWS sets on a request from ``principal`` (see
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
 
-    A role session's ``aws:PrincipalArn`` is the role's ARN; a session made with AssumeRole
-    and no MFA has ``aws:MultiFactorAuthPresent`` false, a long-term access key has none.
+    - ``aws:PrincipalArn`` of a role session is the role's ARN *with its path*, as IAM
+      stores it (Identity Center roles live under ``/aws-reserved/sso.amazonaws.com/``); of
+      a user, the user's ARN. It is read from IAM (``who``, or looked up when not given);
+      a principal IAM does not know keeps the ARN its name gives.
+    - ``aws:PrincipalTag/<key>``: the role's or user's tags in IAM (a lab session passes no
+      session tags).
+    - ``aws:SourceIp`` is :data:`LAB_SOURCE_IP`, 203.0.113.10, from the documentation range
+      of RFC 5737, for every lab caller (calls are made directly, not through a VPC
+      endpoint, so ``aws:SourceVpc`` is absent).
+    - A session made with AssumeRole and no MFA has ``aws:MultiFactorAuthPresent`` false;
+      a long-term access key has none.
     """
     from labkit.policy.matching import principal_info
 
@@ -252,6 +295,7 @@ def global_context(lab, principal: str, *, principal_account: str | None,
     keys: dict[str, Any] = {
         "aws:RequestedRegion": region,
         "aws:SecureTransport": "true",
+        "aws:SourceIp": LAB_SOURCE_IP,
         "aws:PrincipalIsAWSService": "false",
         "aws:ViaAWSService": "false",
         "aws:CurrentTime": datetime.fromtimestamp(int(now), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -259,15 +303,21 @@ def global_context(lab, principal: str, *, principal_account: str | None,
     }
     if principal_account:
         keys["aws:PrincipalAccount"] = principal_account
+    entity = None
+    if info.kind in ("assumed-role", "role", "user"):
+        entity = who.entity if who is not None else ap.iam_entity(principal)
+    if entity is not None:
+        unique_id = unique_id or entity.unique_id
+        keys.update({f"aws:PrincipalTag/{k}": v for k, v in entity.tags})
     if info.kind in ("assumed-role", "role"):  # a role ARN stands for a session of it
         session = principal.rsplit("/", 1)[-1] if info.kind == "assumed-role" else "session"
-        keys.update({"aws:PrincipalArn": info.role_arn, "aws:PrincipalType": "AssumedRole",
-                     "aws:MultiFactorAuthPresent": "false"})
+        keys.update({"aws:PrincipalArn": entity.arn if entity else info.role_arn,
+                     "aws:PrincipalType": "AssumedRole", "aws:MultiFactorAuthPresent": "false"})
         if unique_id:
             keys["aws:userid"] = f"{unique_id}:{session}"
     elif info.kind == "user":
-        keys.update({"aws:PrincipalArn": principal, "aws:PrincipalType": "User",
-                     "aws:username": info.user_name})
+        keys.update({"aws:PrincipalArn": entity.arn if entity else principal,
+                     "aws:PrincipalType": "User", "aws:username": info.user_name})
         if unique_id:
             keys["aws:userid"] = unique_id
     elif info.kind == "root":
@@ -327,95 +377,3 @@ def describe_operation(lab, service: str, operation: str, params: Mapping[str, A
 
     return operation_request(service, operation, params, account_id, region,
                              lookup=_Lookup(lab, account_id, region))
-
-
-# -- the error --------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
-def error_style(service: str) -> tuple[str, int]:
-    """(error code, HTTP status) of an access denial by ``service``, from its protocol.
-
-    EC2 answers ``UnauthorizedOperation``; query and REST-XML services ``AccessDenied``;
-    JSON services ``AccessDeniedException`` (each service's API reference, "Common Errors":
-    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html,
-    https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html).
-
-    >>> error_style("ec2"), error_style("s3"), error_style("cloudtrail")
-    (('UnauthorizedOperation', 403), ('AccessDenied', 403), ('AccessDeniedException', 403))
-    """
-    if service == "ec2":
-        return "UnauthorizedOperation", 403
-    import botocore.session
-
-    protocol = botocore.session.get_session().get_service_model(service).protocol
-    if protocol in ("query", "rest-xml", "ec2"):
-        return "AccessDenied", 403
-    return "AccessDeniedException", 403
-
-
-_EXPLICIT = {"scp": "a service control policy", "rcp": "a resource control policy",
-             "identity": "an identity-based policy", "boundary": "a permissions boundary",
-             "resource": "a resource-based policy", "trust": "a resource-based policy"}
-_IMPLICIT = {"scp": "service control policy", "rcp": "resource control policy",
-             "identity": "identity-based policy", "boundary": "permissions boundary",
-             "resource": "resource-based policy", "trust": "resource-based policy"}
-
-
-def denial_message(decision: Decision, *, quote_resource: bool = False) -> str:
-    """AWS's sentence for a denial (one policy type named, as AWS does).
-
-    >>> from labkit.policy import parse_policy
-    >>> scp = parse_policy({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}, kind="scp")
-    >>> r = Request(principal="arn:aws:sts::222222222222:assumed-role/Dev/x", action="ec2:DescribeInstances")
-    >>> denial_message(evaluate(r, PolicySet(scps=[[scp]])))
-    'User: arn:aws:sts::222222222222:assumed-role/Dev/x is not authorized to perform: ec2:DescribeInstances with an explicit deny in a service control policy'
-    """
-    request = decision.request
-    text = f"User: {request.principal} is not authorized to perform: {request.action}"
-    if request.resource != "*":
-        resource = f'"{request.resource}"' if quote_resource else request.resource
-        text += f" on resource: {resource}"
-    blocker = decision.blocked_by[0] if decision.blocked_by else "identity"
-    if decision.result == "ExplicitlyDenied":
-        return f"{text} with an explicit deny in {_EXPLICIT[blocker]}"
-    return f"{text} because no {_IMPLICIT[blocker]} allows the {request.action} action"
-
-
-def access_denied(call: LabCall, decision: Decision) -> ServiceError:
-    """The error ``call``'s service returns for ``decision``, with labkit's explanation in
-    the response's ``LabkitExplanation`` field (the message stays AWS's)."""
-    code, status = error_style(call.service)
-    request = decision.request
-    if call.service == "s3":
-        view = ap.org_view(call.lab)
-        caller, owner = request.principal_account, request.resource_account
-        same_org = view is not None and caller in view.places and owner in view.places
-        message = (denial_message(decision, quote_resource=True)
-                   if caller == owner or same_org else "Access Denied")
-    elif code == "UnauthorizedOperation":
-        message = (f"You are not authorized to perform this operation. {denial_message(decision)}. "
-                   f"Encoded authorization failure message: {encode_failure(decision)}")
-    else:
-        message = denial_message(decision)
-    return ServiceError(code=code, message=message, status=status,
-                        fields={"LabkitExplanation": str(decision)})
-
-
-def encode_failure(decision: Decision) -> str:
-    """An encoded authorization failure message, in the shape STS DecodeAuthorizationMessage
-    documents (allowed, explicitDeny, matchedStatements, context), base64url-encoded."""
-    request = decision.request
-    body = {
-        "allowed": False,
-        "explicitDeny": decision.result == "ExplicitlyDenied",
-        "matchedStatements": {"items": [{"policy": p, "statement": s} for p, s in decision.deciding]},
-        "context": {
-            "principal": {"arn": request.principal},
-            "action": request.action,
-            "resource": request.resource,
-            "conditions": {"items": [
-                {"key": k, "values": {"items": [{"value": v} for v in vs]}}
-                for k, vs in sorted(request.context_values.items())]},
-        },
-    }
-    raw = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -67,17 +67,27 @@ def test_recommended_design_attaches_the_guardrails(lab):
     assert "deny-regions-outside-approved" in labels["OU Workloads"]
 
 
+def _policy_arn(lab, name: str, policy_type: str = "SERVICE_CONTROL_POLICY") -> str:
+    org = lab.session("management").client("organizations")
+    return next(p["Arn"] for p in org.list_policies(Filter=policy_type)["Policies"] if p["Name"] == name)
+
+
 def test_region_outside_approved_is_denied_with_the_scp_message(lab):
+    """The explicit deny names the denying SCP's ARN: the caller is in the SCP's organization
+    (https://aws.amazon.com/blogs/security/enhanced-access-denied-error-messages-with-policy-arns)."""
     account = lab.account_id("prod-app")
     ec2 = lab.session("prod-app", region="ap-south-1").client("ec2")
     with pytest.raises(ClientError) as excinfo:
         ec2.describe_instances()
     code, status, message = _error(excinfo)
     assert (code, status) == ("UnauthorizedOperation", 403)
+    arn = _policy_arn(lab, "deny-regions-outside-approved")
+    assert arn.startswith(f"arn:aws:organizations::{lab.management_account_id}:policy/"
+                          f"{organization_id(lab)}/service_control_policy/p-")
     assert message.startswith(
         "You are not authorized to perform this operation. User: "
         f"arn:aws:sts::{account}:assumed-role/OrganizationAccountAccessRole/labkit is not authorized "
-        "to perform: ec2:DescribeInstances with an explicit deny in a service control policy. "
+        f"to perform: ec2:DescribeInstances with an explicit deny in a service control policy: {arn}. "
         "Encoded authorization failure message: ")
 
 
@@ -95,7 +105,8 @@ def test_organization_trail_is_protected_except_for_break_glass(lab):
     code, status, message = _error(excinfo)
     assert (code, status) == ("AccessDeniedException", 403)
     assert "cloudtrail:StopLogging on resource: arn:aws:cloudtrail:" in message
-    assert message.endswith(":trail/lz-organization-trail with an explicit deny in a service control policy")
+    assert message.endswith(":trail/lz-organization-trail with an explicit deny in a service control "
+                            f"policy: {_policy_arn(lab, 'protect-log-archive')}")
     lab.session("audit", "BreakGlass").client("cloudtrail").stop_logging(Name="lz-organization-trail")
     status = trail.get_trail_status(Name="lz-organization-trail")
     assert status["IsLogging"] is False
