@@ -199,6 +199,7 @@ OPERATORS: dict[str, Operator] = {
 """Base operators by name. ``Null`` is handled on its own: it tests presence, not values."""
 
 
+@lru_cache(maxsize=1024)  # a few dozen names in practice; errors are not cached
 def split_operator(operator: str) -> tuple[str | None, str, bool]:
     """``(qualifier, base, if_exists)`` for an operator name; raises if AWS has no such operator.
 
