@@ -11,13 +11,18 @@ The rules, and the AWS pages that define them:
 
 - OUs nest at most five levels below the root (``ConstraintViolationException``,
   ``OU_DEPTH_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`, :data:`CREATE_OU_PAGE`;
+- an organization has at most 2,000 OUs (``OU_NUMBER_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`;
 - at most five SCPs are attached to a root, OU or account
   (``MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`;
 - the last SCP of a root, OU or account cannot be detached
   (``MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED``) -- :data:`DETACH_POLICY_PAGE`;
-- an SCP or RCP document is at most 5,120 characters (``POLICY_CONTENT_LIMIT_EXCEEDED``)
-  and is JSON (``MalformedPolicyDocumentException``) on CreatePolicy and UpdatePolicy --
-  :data:`QUOTAS_PAGE`, :data:`SCP_SYNTAX_PAGE`;
+- the policy rules, in :mod:`labkit.org_policy_rules`: an SCP or RCP document is at most
+  5,120 characters (``POLICY_CONTENT_LIMIT_EXCEEDED``) and meets its type's syntax
+  (``MalformedPolicyDocumentException``, naming statement and line) on CreatePolicy and
+  UpdatePolicy; at most 10,000 SCPs and 1,000 RCPs per organization
+  (``POLICY_NUMBER_LIMIT_EXCEEDED``); an attached policy cannot be deleted
+  (``PolicyInUseException``); DisablePolicyType detaches every policy of the type --
+  :data:`QUOTAS_PAGE`, :data:`SCP_SYNTAX_PAGE`, :data:`DISABLE_TYPE_PAGE`;
 - a policy type must be enabled on the root before its policies are attached or detached
   (``PolicyTypeNotEnabledException``) -- :data:`ATTACH_POLICY_PAGE`;
 - the management account cannot be removed (``MasterCannotLeaveOrganizationException``)
@@ -36,23 +41,42 @@ name on UpdateOrganizationalUnit (AWS: only siblings), and ``AWSOrganizationsNot
 when the management account is removed. For those calls the guard answers in moto's place
 (a :class:`~labkit.sessions.ServiceReply`, or AWS's error).
 
+Deliberately not enforced: the default quota of 10 accounts per organization
+(:data:`QUOTAS_PAGE`, "Default maximum number of accounts"; AWS raises it on request). The
+lab builds 1,000-account organizations to show scale (``benchmarks/lab_build.py``), as an
+organization whose quota was raised would.
+
 AWS does not publish the text of every message; where it does not, the message here is
 the service model's description of the error or reason.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
+from labkit.org_policy_rules import (
+    DISABLE_TYPE_PAGE,
+    MAX_POLICY_CHARACTERS,
+    SCP_SYNTAX_PAGE,
+    check_policy_content,
+    constraint,
+    create_policy,
+    delete_policy,
+    disable_policy_type,
+    enable_policy_type,
+    find_policy,
+    update_policy,
+)
 from labkit.sessions import LabCall, ServiceError, ServiceReply
 
 __all__ = [
+    "MAX_OUS",
     "MAX_OU_DEPTH",
     "MAX_POLICY_CHARACTERS",
     "MAX_SCPS_PER_TARGET",
     "check_call",
+    "check_policy_content",
     "ou_depth",
 ]
 
@@ -61,7 +85,6 @@ CREATE_OU_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/
 UPDATE_OU_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_UpdateOrganizationalUnit.html"
 ATTACH_POLICY_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_AttachPolicy.html"
 DETACH_POLICY_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_DetachPolicy.html"
-SCP_SYNTAX_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_syntax.html"
 RCP_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"
 REMOVE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_RemoveAccountFromOrganization.html"
 CLOSE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html"
@@ -70,18 +93,15 @@ CLOSE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIRefere
 MAX_OU_DEPTH = 5
 #: SCPs attached to one root, OU or account (quotas page).
 MAX_SCPS_PER_TARGET = 5
-#: Characters in a policy document, by policy type (quotas page). Whitespace counts when
-#: a policy is saved through the API.
-MAX_POLICY_CHARACTERS = {"SERVICE_CONTROL_POLICY": 5120, "RESOURCE_CONTROL_POLICY": 5120}
+#: OUs in one organization, the root not counted (quotas page).
+MAX_OUS = 2000
 
 SCP = "SERVICE_CONTROL_POLICY"
 _ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 
 
-def _constraint(reason: str, message: str) -> ServiceError:
-    return ServiceError(code="ConstraintViolationException", message=message,
-                        fields={"Reason": reason})
+_constraint = constraint
 
 
 def _backend(call: LabCall):
@@ -129,8 +149,7 @@ def _type_enabled(backend, policy_type: str) -> bool:
     return {"Type": policy_type, "Status": "ENABLED"} in _root(backend).policy_types
 
 
-def _policy(backend, policy_id: str):
-    return next((p for p in backend.policies if p.id == policy_id), None)
+_policy = find_policy
 
 
 def _siblings_named(backend, parent_id: str, name: str, *, other_than: str = ""):
@@ -156,6 +175,9 @@ def create_organizational_unit(call: LabCall, backend) -> ServiceError | None:
     if ou_depth(backend, parent_id, index=_index(call)) + 1 > MAX_OU_DEPTH:
         return _constraint("OU_DEPTH_LIMIT_EXCEEDED",
                            "You attempted to create an OU tree that is too many levels deep.")
+    if len(backend.ou) - 1 >= MAX_OUS:  # backend.ou holds the root too
+        return _constraint("OU_NUMBER_LIMIT_EXCEEDED",
+                           "You attempted to exceed the number of OUs that you can have in an organization.")
     if _siblings_named(backend, parent_id, call.params.get("Name", "")):
         return _DUPLICATE_OU
     return None
@@ -238,51 +260,6 @@ def detach_policy(call: LabCall, backend) -> ServiceError | None:
     return None
 
 
-def check_policy_content(policy_type: str, content: str | None) -> ServiceError | None:
-    """An SCP or RCP is at most 5,120 characters of JSON (quotas page; SCP syntax page).
-
-    >>> check_policy_content("SERVICE_CONTROL_POLICY", '{"Version": "2012-10-17"}') is None
-    True
-    >>> check_policy_content("SERVICE_CONTROL_POLICY", "{").code
-    'MalformedPolicyDocumentException'
-    >>> check_policy_content("SERVICE_CONTROL_POLICY", " " * 5121).fields["Reason"]
-    'POLICY_CONTENT_LIMIT_EXCEEDED'
-    """
-    limit = MAX_POLICY_CHARACTERS.get(policy_type)
-    if limit is None or content is None:
-        return None
-    if len(content) > limit:
-        return _constraint("POLICY_CONTENT_LIMIT_EXCEEDED",
-                           "You attempted to create a policy that is larger than the maximum size.")
-    try:
-        document = json.loads(content)
-    except ValueError as error:
-        return _malformed(f"the document is not valid JSON ({error})")
-    if not isinstance(document, dict):
-        return _malformed("the document is not a JSON object")
-    return None
-
-
-def _malformed(detail: str) -> ServiceError:
-    return ServiceError(
-        code="MalformedPolicyDocumentException",
-        message="The provided policy document doesn't meet the requirements of the specified "
-                f"policy type: {detail}.")
-
-
-def create_policy(call: LabCall, backend) -> ServiceError | None:
-    """CreatePolicy: size and JSON of SCPs and RCPs."""
-    return check_policy_content(call.params.get("Type", ""), call.params.get("Content"))
-
-
-def update_policy(call: LabCall, backend) -> ServiceError | None:
-    """UpdatePolicy: size and JSON of SCPs and RCPs (the type is the stored policy's)."""
-    policy = _policy(backend, call.params.get("PolicyId", ""))
-    if policy is None:
-        return None
-    return check_policy_content(policy.type, call.params.get("Content"))
-
-
 _MASTER_CANNOT_LEAVE = ServiceError(
     code="MasterCannotLeaveOrganizationException",
     message="You can't remove a management account from an organization. If you want the "
@@ -322,6 +299,9 @@ _RULES: dict[str, Callable[[LabCall, Any], ServiceError | ServiceReply | None]] 
     "DetachPolicy": detach_policy,
     "CreatePolicy": create_policy,
     "UpdatePolicy": update_policy,
+    "DeletePolicy": delete_policy,
+    "EnablePolicyType": enable_policy_type,
+    "DisablePolicyType": disable_policy_type,
     "RemoveAccountFromOrganization": remove_account_from_organization,
     "LeaveOrganization": leave_organization,
     "CloseAccount": close_account,

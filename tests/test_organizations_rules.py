@@ -2,10 +2,14 @@
 
 Each case builds an organization through a lab session (``setup``), makes one call, and
 expects either AWS's error (code, reason, HTTP 400, and nothing changed) or success.
-A setup step is ``{"op", "params", "as"}`` (a boto3 call; ``as`` names the id it returns)
-or ``{"bind": {...}}``. Strings ``"$name"`` refer to ids: ``$root``, ``$management``,
+A setup step is ``{"op", "params", "as"}`` (a boto3 call; ``as`` names the id it returns),
+``{"bind": {...}}``, or ``{"fill": {"ous": N}}`` / ``{"fill": {"policies": N, "type": T}}``,
+which puts OUs under the root or customer policies of type T straight into moto's store
+until the organization has N of them (quota cases; thousands of calls would only be slow).
+An error may also expect ``message_contains`` (strings); a success may list ``then``: more
+calls, each with an expected ``result`` (path -> value) or the policy ``ids`` it lists. Strings ``"$name"`` refer to ids: ``$root``, ``$management``,
 ``$FullAWSAccess``, ``$RCPFullAWSAccess`` and every ``as`` name;
-``{"$policy_of_length": N}`` is a valid policy document of exactly N characters.
+``{"$policy_of_length": N}`` is a valid SCP of exactly N characters (``"kind": "rcp"``: RCP).
 """
 from __future__ import annotations
 
@@ -16,16 +20,20 @@ import botocore.session
 import pytest
 
 from labkit.lab import Lab
-from labkit.organizations import MAX_POLICY_CHARACTERS, check_policy_content
+from labkit.org_policy_rules import MAX_POLICIES
+from labkit.organizations import MAX_OUS, MAX_POLICY_CHARACTERS, check_policy_content
 
 CASES_FILE = pathlib.Path(__file__).parent / "cases" / "organizations" / "rules.jsonl"
 CASES = [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
 
 
-def policy_of_length(n: int) -> str:
-    """A valid SCP/RCP document of exactly ``n`` characters (whitespace counts)."""
-    text = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]})
+def policy_of_length(n: int, kind: str = "scp") -> str:
+    """A valid SCP (or RCP, which names a Principal) of exactly ``n`` characters
+    (whitespace counts)."""
+    statement = {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}
+    if kind == "rcp":
+        statement["Principal"] = "*"
+    text = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     assert len(text) <= n
     return text + " " * (n - len(text))
 
@@ -34,7 +42,7 @@ def resolve(value, names):
     if isinstance(value, str) and value.startswith("$"):
         return names[value[1:]]
     if isinstance(value, dict) and "$policy_of_length" in value:
-        return policy_of_length(value["$policy_of_length"])
+        return policy_of_length(value["$policy_of_length"], value.get("kind", "scp"))
     if isinstance(value, dict):
         return {k: resolve(v, names) for k, v in value.items()}
     if isinstance(value, list):
@@ -51,6 +59,35 @@ def returned_id(response):
         if node:
             return node
     return None
+
+
+def fill(lab, spec):
+    """Grow the organization to ``spec``'s count of OUs or policies, in moto's store."""
+    from moto.organizations.models import (FakeOrganizationalUnit, FakePolicy,
+                                           organizations_backends)
+
+    backend = organizations_backends[lab.management_account_id]["aws"]
+    root = next(o for o in backend.ou if o.type == "ROOT")
+    if "ous" in spec:
+        for n in range(len(backend.ou) - 1, spec["ous"]):
+            backend.ou.append(FakeOrganizationalUnit(backend.org, Name=f"fill-{n}", ParentId=root.id))
+    else:
+        have = sum(p.type == spec["type"] and not p.aws_managed for p in backend.policies)
+        for n in range(have, spec["policies"]):
+            backend.policies.append(FakePolicy(backend.org, Name=f"fill-{n}", Type=spec["type"],
+                                               Content=policy_of_length(200)))
+
+
+def check_then(org, steps, names):
+    for step in steps:
+        response = getattr(org, step["op"])(**resolve(step["params"], names))
+        for path, wanted in step.get("result", {}).items():
+            node = response
+            for key in path.split("."):
+                node = node[key]
+            assert node == wanted, step
+        if "ids" in step:
+            assert sorted(p["Id"] for p in response["Policies"]) == sorted(step["ids"]), step
 
 
 def fingerprint(lab):
@@ -89,6 +126,9 @@ def test_rule(case):
             if "bind" in step:
                 names.update(resolve(step["bind"], names))
                 continue
+            if "fill" in step:
+                fill(lab, step["fill"])
+                continue
             response = getattr(org, step["op"])(**resolve(step["params"], names))
             if "as" in step:
                 names[step["as"]] = returned_id(response)
@@ -105,6 +145,7 @@ def test_rule(case):
                     node = node[key]
                 assert node == wanted
             assert fingerprint(lab) != before or call["op"] in ("close_account",)
+            check_then(org, expect.get("then", []), names)
         else:
             error_class = getattr(org.exceptions, expect["error"])
             with pytest.raises(error_class) as raised:
@@ -114,6 +155,8 @@ def test_rule(case):
             assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
             assert response["Error"]["Message"]
             assert response.get("Reason") == expect.get("reason")
+            for part in expect.get("message_contains", []):
+                assert part in response["Error"]["Message"], response["Error"]["Message"]
             if expect.get("unchanged"):
                 assert fingerprint(lab) == before, "a refused call changed the organization"
 
@@ -137,9 +180,11 @@ def test_error_code_and_reason_are_in_botocores_model(case):
         assert reason in enum_shape.enum
 
 
-def test_policy_sizes_follow_the_quotas_page():
+def test_policy_sizes_and_counts_follow_the_quotas_page():
     assert MAX_POLICY_CHARACTERS == {"SERVICE_CONTROL_POLICY": 5120,
                                      "RESOURCE_CONTROL_POLICY": 5120}
+    assert MAX_POLICIES == {"SERVICE_CONTROL_POLICY": 10_000, "RESOURCE_CONTROL_POLICY": 1_000}
+    assert MAX_OUS == 2000
     # Other policy types are not limited by this guard.
     assert check_policy_content("TAG_POLICY", "{") is None
 
@@ -175,3 +220,17 @@ def test_a_member_account_finds_its_organization():
         lab.enforce = True
         with pytest.raises(member.exceptions.AccessDeniedException):
             member.close_account(AccountId=lab.management_account_id)
+
+
+def test_the_ten_account_default_quota_is_deliberately_not_enforced():
+    """The module says so, with the quotas page (the lab builds 1,000-account organizations)."""
+    import labkit.organizations as organizations
+
+    doc = organizations.__doc__
+    assert "10 accounts" in doc and "orgs_reference_limits.html" in organizations.QUOTAS_PAGE
+    with Lab() as lab:
+        org = lab.session("management").client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        for n in range(11):
+            org.create_account(AccountName=f"a{n}", Email=f"a{n}@example.com")
+        assert len(org.list_accounts()["Accounts"]) == 12
