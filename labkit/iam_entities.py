@@ -49,9 +49,10 @@ def find_role(account_id: str, name: str) -> Any:
 
 
 def _tags(entity) -> tuple[tuple[str, str], ...]:
-    tags = getattr(entity, "tags", None) or {}
-    return tuple((t["Key"], t["Value"]) for t in tags.values()
-                 if isinstance(t, dict) and "Key" in t)
+    # moto keeps a role's tags as a list of {"Key", "Value"}, a user's as a dict of them.
+    tags = getattr(entity, "tags", None) or ()
+    items = tags.values() if isinstance(tags, dict) else tags
+    return tuple((t["Key"], t["Value"]) for t in items if isinstance(t, dict) and "Key" in t)
 
 
 def entity_of(found) -> IamEntity:
