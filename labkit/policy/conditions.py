@@ -252,8 +252,12 @@ def _null(key: str, values: tuple[str, ...]) -> Callable[[dict], bool]:
 
 
 @lru_cache(maxsize=16384)
-def compile_condition(operator: str, key: str, values: tuple[str, ...]) -> Callable[[dict], bool]:
+def compile_condition(operator: str, key: str, values: tuple[str, ...],
+                      variables: bool = True) -> Callable[[dict], bool]:
     """A predicate over a request context (lower-cased keys -> tuples of strings).
+
+    ``variables=False`` (a policy without ``Version: 2012-10-17``) reads ``${...}`` as
+    literal text: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
 
     >>> any_tag = compile_condition("ForAnyValue:StringEquals", "aws:TagKeys", ("Team", "Cost"))
     >>> any_tag({"aws:tagkeys": ("Owner", "Team")}), any_tag({})
@@ -264,7 +268,7 @@ def compile_condition(operator: str, key: str, values: tuple[str, ...]) -> Calla
     if base == "Null":
         return _null(key, values)
     op = OPERATORS[base]
-    dynamic = any(has_variables(v) for v in values)
+    dynamic = variables and any(has_variables(v) for v in values)
     fixed = () if dynamic else tuple(op.prepare(v) for v in values)
     match, negated = op.match, op.negated
 
@@ -307,14 +311,15 @@ def compile_condition(operator: str, key: str, values: tuple[str, ...]) -> Calla
     return test
 
 
-def explain_condition(operator: str, key: str, values: tuple[str, ...], context: dict) -> tuple[bool, str]:
+def explain_condition(operator: str, key: str, values: tuple[str, ...], context: dict,
+                      variables: bool = True) -> tuple[bool, str]:
     """Whether one condition holds, and a sentence saying which value decided it.
 
     >>> explain_condition("StringEquals", "aws:RequestedRegion", ("eu-west-1",),
     ...                   {"aws:requestedregion": ("ap-south-1",)})
     (False, "StringEquals aws:RequestedRegion: request has 'ap-south-1', policy wants 'eu-west-1'")
     """
-    passed = compile_condition(operator, key, tuple(values))(context)
+    passed = compile_condition(operator, key, tuple(values), variables)(context)
     present = context.get(key.lower())
     wanted = ", ".join(repr(v) for v in values)
     if not present:

@@ -13,6 +13,10 @@ Introduced in ``notebooks/02-guardrails.ipynb``. Sources:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html
 - a KMS key policy must allow before IAM policies count:
   https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+- a permissions boundary limits a resource-policy grant to a role ARN (and so to every
+  session of the role) but not one to a session ARN, and a resource policy's Deny with
+  ``NotPrincipal`` always denies a principal that has a boundary:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 - ``sts:GetCallerIdentity`` needs no permission and cannot be denied:
   https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 
@@ -39,12 +43,13 @@ _BLOCKER = {"identity": "identity", "boundary": "boundary", "scp": "scp", "rcp":
             "resource": "resource", "trust": "trust", "kms": "resource"}
 
 
-def statement_applies(statement: Statement, request: Request) -> str | None:
+def statement_applies(statement: Statement, request: Request, bounded: bool = False) -> str | None:
     """Does ``statement`` apply to ``request``? None if not, else how it names the principal
-    (``"any"`` for policies without ``Principal``, ``"account"`` or ``"specific"``)."""
+    (``"any"`` for policies without ``Principal``, ``"account"``, ``"role"`` or ``"specific"``);
+    ``bounded``: the principal has a permissions boundary (see ``Statement.principal_match``)."""
     if not statement.matches_action(request) or not statement.matches_resource(request):
         return None
-    how = statement.principal_match(request.who)
+    how = statement.principal_match(request.who, bounded)
     if how is None:
         return None
     if statement.conditions and not statement.matches_conditions(request):
@@ -52,11 +57,12 @@ def statement_applies(statement: Statement, request: Request) -> str | None:
     return how
 
 
-def _scan(entries: tuple, request: Request, every_allow: bool):
+def _scan(entries: tuple, request: Request, every_allow: bool, bounded: bool = False):
     """The engine's hot loop over flattened ``(policy, statement, *fast)`` entries.
 
     Returns the first applicable Deny entry (or None) and the applicable Allow entries, each
     with how its ``Principal`` names the requester (all of them, or just the first).
+    ``bounded``: the requester has a permissions boundary (a resource policy's scan).
     """
     deny = None
     allows: list[tuple[tuple, str]] = []
@@ -70,7 +76,7 @@ def _scan(entries: tuple, request: Request, every_allow: bool):
             continue
         if match_action(action) != positive:
             continue
-        how = statement.applies_past_action(request)
+        how = statement.applies_past_action(request, bounded and is_deny)
         if how is None:
             continue
         if is_deny:
@@ -124,10 +130,18 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     4. the resource-based policy: a role's trust policy and a KMS key policy must themselves
        allow; one that names only the account (``arn:aws:iam::ACCOUNT:root``) delegates to
        the identity policies; within one account another Allow here grants on its own,
-       except that a permissions boundary caps grants to a role (not to a user);
+       except that a permissions boundary that does not allow caps a grant to a role ARN
+       (for a role session too: the grant names the role) but not one to a session ARN or
+       to a user; a Deny with ``NotPrincipal`` always denies a principal with a boundary;
     5. identity-based policies must allow (the account root user needs none);
     6. the permissions boundary, when there is one, must allow;
     7. across accounts both the identity side and the resource policy must allow.
+
+    Not modelled: AWS's session-policy step (a session policy passed to ``AssumeRole`` or
+    ``GetFederationToken`` limits the session like a boundary, between the boundary and the
+    final decision). ``PolicySet`` has no session policies; lab sessions are made without
+    one. See "Session policies" in
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
     """
     if request.action_key in _NOT_DENIABLE:
         return Decision(result="Allowed", request=request, policies=policies)
@@ -150,8 +164,9 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
             elif not allows and gap is None:
                 gap = (name, level)
     scanned = {}
+    bounded = policies.boundary is not None
     for label, entries, every in _others(policies, kind):
-        deny, allows = _scan(entries, request, every)
+        deny, allows = _scan(entries, request, every, bounded and label == kind)
         if deny is not None:
             denies.append((label, deny[0], deny[1]))
         scanned[label] = [how for _entry, how in allows]
@@ -169,7 +184,10 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     grants = scanned.get(kind, ())
     direct = any(how != "account" for how in grants)
     same_account = who.account == request.resource_account
-    capped = who.kind == "role" and not boundary_ok  # a boundary caps grants to a role ARN
+    # a boundary that does not allow caps grants to a role ARN (a role ARN request stands for
+    # any session of it), not those naming a session ARN (or "*") directly
+    capped = not boundary_ok and (who.kind == "role" or (
+        who.kind == "assumed-role" and direct and all(how in ("account", "role") for how in grants)))
     if kind in ("trust", "kms"):
         if not grants:
             return _decide("ImplicitlyDenied", request, policies, [(_BLOCKER[kind], None, None)])

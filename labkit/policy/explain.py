@@ -81,8 +81,10 @@ class LevelOutcome:
     statement: str | None = None
 
 
-def explain_statement(statement: Statement, request: Request) -> StatementReport:
-    """Check one statement part by part and say which part decided."""
+def explain_statement(statement: Statement, request: Request, bounded: bool = False) -> StatementReport:
+    """Check one statement part by part and say which part decided (``bounded``: the
+    requester has a permissions boundary, which a resource policy's Deny with
+    ``NotPrincipal`` always denies)."""
     def report(applies: bool, reason: str) -> StatementReport:
         return StatementReport(statement=statement.label, effect=statement.effect, applies=applies, reason=reason)
 
@@ -94,29 +96,34 @@ def explain_statement(statement: Statement, request: Request) -> StatementReport
         field = "Resource" if statement.resources is not None else "NotResource"
         verb = "is not matched by" if statement.resources is not None else "is excluded by"
         return report(False, f"resource {request.resource} {verb} {field}")
-    how = statement.principal_match(request.who)
+    how = statement.principal_match(request.who, bounded)
     if how is None:
         field = "Principal" if statement.principals is not None else "NotPrincipal"
         return report(False, f"principal {request.principal} is not named by {field}")
     notes = []
     for condition in statement.conditions:
         passed, text = explain_condition(condition.operator, condition.key, condition.values,
-                                         request.context_values)
+                                         request.context_values, condition.variables)
         if not passed:
             return report(False, f"condition fails: {text}")
         notes.append(text)
     reason = "action and resource match"
-    if statement.principals is not None:
+    if bounded and statement.not_principals is not None and statement.effect == "Deny":
+        reason += ("; NotPrincipal with Deny denies every principal that has a permissions "
+                   "boundary, whatever it names")
+    elif statement.principals is not None:
         reason += {"any": "; Principal names everyone", "account": "; Principal names the account",
-                   "specific": "; Principal names this principal"}[how]
+                   "specific": "; Principal names this principal",
+                   "role": "; Principal names the role behind this session"}[how]
     if notes:
         reason += "; conditions hold: " + "; ".join(notes)
     return report(True, reason)
 
 
-def _report(kind: str, policy: Policy, request: Request, level: str | None = None) -> PolicyReport:
+def _report(kind: str, policy: Policy, request: Request, level: str | None = None,
+            bounded: bool = False) -> PolicyReport:
     return PolicyReport(kind=kind, policy=policy.name, level=level,
-                        statements=tuple(explain_statement(s, request) for s in policy.statements))
+                        statements=tuple(explain_statement(s, request, bounded) for s in policy.statements))
 
 
 def explain_policies(request: Request, policies: PolicySet) -> tuple[PolicyReport, ...]:
@@ -127,7 +134,8 @@ def explain_policies(request: Request, policies: PolicySet) -> tuple[PolicyRepor
         for level in levels or ():
             out.extend(_report(kind, p, request, level.label) for p in level.policies)
     if policies.resource_policy is not None:
-        out.append(_report(resource_kind(request, policies), policies.resource_policy, request))
+        out.append(_report(resource_kind(request, policies), policies.resource_policy, request,
+                           bounded=policies.boundary is not None))
     out.extend(_report("identity", p, request) for p in policies.identity)
     if policies.boundary is not None:
         out.append(_report("boundary", policies.boundary, request))

@@ -7,12 +7,23 @@ Introduced in ``notebooks/02-guardrails.ipynb``. The rules:
   "is case insensitive":
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
-- ARNs: the partition and service parts compare case-insensitively, the rest as written
-  (``../shared/policy-cases/SCHEMA.md``; "ARNs are case sensitive" for the resource part):
-  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+- ARNs: the resource part compares as written ("ARNs are case sensitive" says the ARN
+  page for the resource part, and the Resource element page:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html ). The partition and
+  service parts compare case-insensitively: no AWS page states this; it is the rule of the
+  shared case format (``../shared/policy-cases/SCHEMA.md``), chosen because those parts are
+  fixed lower-case names (``aws``, ``s3``, ...) that AWS itself never writes otherwise, while
+  a policy author may (``arn:aws:S3:::bucket``), and the case files' independent simulator
+  reads them that way. A learner's policy should still write them in lower case.
 - ``Principal``: an account ID or ``arn:aws:iam::ACCOUNT:root`` names the account, a role or
-  user ARN names that identity, ``"*"`` names everyone:
+  user ARN names that identity, ``"*"`` names everyone; a role ARN also names the role's
+  sessions (``"role"``), a session ARN names that one session (``"specific"``):
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+- ``NotPrincipal`` excludes a session only when it names the session ARN: a role ARN there
+  does not exempt the role's sessions (the page's key points: the assumed-role user is
+  identified by its session name, and AWS checks the account, then the role, then the
+  session):
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
 
 >>> match_action = compile_actions(("s3:Get*", "ec2:DescribeInstances"))
 >>> match_action("s3:getobject"), match_action("s3:putobject")
@@ -35,6 +46,7 @@ __all__ = [
     "arn_account",
     "PrincipalInfo",
     "principal_info",
+    "session_role_arn",
     "principal_entry_matches",
 ]
 
@@ -166,15 +178,28 @@ class PrincipalInfo:
 
     ``kind`` is one of ``role``, ``assumed-role``, ``user``, ``root``, ``service``,
     ``federated`` or ``other``; ``role_arn`` is the role behind a role or a role session.
+
+    A session ARN (``arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION``) has no role path, so
+    its ``role_arn`` is rebuilt as ``arn:aws:iam::ACCOUNT:role/NAME`` unless ``role_arn`` is
+    given (the request's ``aws:PrincipalArn``, which keeps the path, e.g. Identity Center's
+    ``/aws-reserved/sso.amazonaws.com/``); ``role_path_known`` says which.
+
+    >>> who = PrincipalInfo("arn:aws:sts::111111111111:assumed-role/Ops/alice")
+    >>> who.role_arn, who.role_path_known
+    ('arn:aws:iam::111111111111:role/Ops', False)
+    >>> PrincipalInfo("arn:aws:sts::111111111111:assumed-role/Ops/alice",
+    ...               role_arn="arn:aws:iam::111111111111:role/team/Ops").role_arn
+    'arn:aws:iam::111111111111:role/team/Ops'
     """
 
-    __slots__ = ("arn", "kind", "account", "role_name", "role_arn", "user_name")
+    __slots__ = ("arn", "kind", "account", "role_name", "role_arn", "user_name", "role_path_known")
 
-    def __init__(self, arn: str) -> None:
+    def __init__(self, arn: str, role_arn: str | None = None) -> None:
         self.arn = arn
         self.kind = "other"
         self.account = arn_account(arn)
         self.role_name = self.role_arn = self.user_name = None
+        self.role_path_known = False
         parts = arn.split(":", 5)
         if len(parts) == 6 and parts[0] == "arn":
             resource = parts[5]
@@ -192,7 +217,10 @@ class PrincipalInfo:
                 self.kind = "assumed-role"
                 bits = resource.split("/")
                 self.role_name = bits[1] if len(bits) > 1 else None
-                self.role_arn = f"arn:{parts[1]}:iam::{self.account}:role/{self.role_name}"
+                if role_arn is not None:
+                    self.role_arn, self.role_path_known = role_arn, True
+                else:
+                    self.role_arn = f"arn:{parts[1]}:iam::{self.account}:role/{self.role_name}"
             elif service == "iam" and resource.startswith("federated-user/"):
                 self.kind = "federated"
         elif arn.endswith(".amazonaws.com") or arn.endswith(".amazonaws.com.cn"):
@@ -205,9 +233,28 @@ class PrincipalInfo:
 
 
 @lru_cache(maxsize=4096)
-def principal_info(arn: str) -> PrincipalInfo:
-    """Cached :class:`PrincipalInfo` for a principal ARN (or service name)."""
-    return PrincipalInfo(arn)
+def principal_info(arn: str, role_arn: str | None = None) -> PrincipalInfo:
+    """Cached :class:`PrincipalInfo` for a principal ARN (or service name); ``role_arn`` is
+    a session's role ARN with its path, when known."""
+    return PrincipalInfo(arn, role_arn)
+
+
+def session_role_arn(who: PrincipalInfo, principal_arn: str) -> str | None:
+    """``principal_arn`` (a request's ``aws:PrincipalArn``) if it is the ARN, path included,
+    of the role behind the session ``who``, else None.
+
+    >>> who = principal_info("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_1/alice")
+    >>> session_role_arn(who, "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_1")
+    'arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_1'
+    >>> session_role_arn(who, "arn:aws:iam::111111111111:role/Other") is None
+    True
+    """
+    if who.kind != "assumed-role":
+        return None
+    entry = principal_info(principal_arn)
+    if entry.kind == "role" and entry.account == who.account and entry.role_name == who.role_name:
+        return principal_arn
+    return None
 
 
 _ACCOUNT_ID = re.compile(r"\d{12}\Z")
@@ -217,9 +264,13 @@ def principal_entry_matches(kind: str, value: str, who: PrincipalInfo, *, exact:
     """How one ``Principal`` entry names the request's principal, or None if it does not.
 
     Returns ``"any"`` (``*``), ``"account"`` (the account ID or ``:root`` ARN, which delegates
-    to the account's own policies) or ``"specific"`` (the identity itself). With
-    ``exact=True`` (used for ``NotPrincipal``) an account entry names only the account's
-    root user, as the NotPrincipal page's examples show:
+    to the account's own policies), ``"specific"`` (the identity itself; for a session, its
+    session ARN) or ``"role"`` (the role ARN behind a session: a permissions boundary caps
+    such a grant, not one to the session ARN). A role entry names a session's role by the
+    role's full ARN when the request knows it (``aws:PrincipalArn``), else by role name.
+    With ``exact=True`` (used for ``NotPrincipal``) an account entry names only the
+    account's root user, and a role entry does not name the role's sessions: NotPrincipal
+    must name the session ARN itself, as the NotPrincipal page says:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
 
     >>> who = principal_info("arn:aws:iam::111111111111:role/ops/Developer")
@@ -227,6 +278,11 @@ def principal_entry_matches(kind: str, value: str, who: PrincipalInfo, *, exact:
     'account'
     >>> principal_entry_matches("AWS", "arn:aws:iam::111111111111:role/ops/Developer", who)
     'specific'
+    >>> session = principal_info("arn:aws:sts::111111111111:assumed-role/Developer/alice")
+    >>> principal_entry_matches("AWS", "arn:aws:iam::111111111111:role/ops/Developer", session)
+    'role'
+    >>> principal_entry_matches("AWS", "arn:aws:iam::111111111111:role/ops/Developer", session, exact=True) is None
+    True
     """
     if value == "*" and kind in ("*", "AWS"):
         return "any"
@@ -241,7 +297,11 @@ def principal_entry_matches(kind: str, value: str, who: PrincipalInfo, *, exact:
                 return "specific" if who.kind == "root" else None
             return "account"
         if entry.kind == "role" and who.kind == "assumed-role" and entry.account == who.account:
-            return "specific" if entry.role_name == who.role_name else None
+            if exact:
+                return None  # NotPrincipal must name the session ARN
+            if who.role_path_known:
+                return "role" if normalise_arn(value) == normalise_arn(who.role_arn) else None
+            return "role" if entry.role_name == who.role_name else None
         return None
     if kind in ("Service", "Federated", "CanonicalUser"):
         return "specific" if value == who.arn else None

@@ -55,28 +55,35 @@ POLICY_KINDS = ("identity", "boundary", "scp", "rcp", "resource", "trust", "kms"
 
 @dataclass(frozen=True, kw_only=True)
 class Condition:
-    """One ``operator: {key: values}`` test of a statement's ``Condition`` block."""
+    """One ``operator: {key: values}`` test of a statement's ``Condition`` block.
+
+    ``variables`` is False in a policy without ``Version: 2012-10-17``, where ``${...}`` is
+    literal text (see :mod:`labkit.policy.parse`).
+    """
 
     operator: str
     key: str
     values: tuple[str, ...]
+    variables: bool = True
 
     def __post_init__(self) -> None:
         check_condition(self.operator, self.key, self.values)
 
     @classmethod
-    def _parsed(cls, *, operator: str, key: str, values: tuple[str, ...]) -> "Condition":
+    def _parsed(cls, *, operator: str, key: str, values: tuple[str, ...], variables: bool = True) -> "Condition":
         """``Condition(...)`` for the parser, without a frozen dataclass's per-field setattr."""
         check_condition(operator, key, values)
         self = object.__new__(cls)
-        self.__dict__.update(operator=operator, key=key, values=values)
+        self.__dict__.update(operator=operator, key=key, values=values, variables=variables)
         return self
 
     @_once
     def test(self) -> Callable[[dict], bool]:
         """The compiled predicate over a request context; compiled when first needed (most
         statements never get past their action, so most conditions are never compiled)."""
-        return compile_condition(self.operator, self.key, self.values)
+        if self.variables:
+            return compile_condition(self.operator, self.key, self.values)
+        return compile_condition(self.operator, self.key, self.values, variables=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +91,8 @@ class Statement:
     """One statement, its string-or-list fields as tuples (None where the field is absent).
 
     ``principals`` holds ``(type, value)`` pairs, e.g. ``("AWS", "arn:...:root")`` or
-    ``("*", "*")`` for ``"Principal": "*"``.
+    ``("*", "*")`` for ``"Principal": "*"``. ``variables`` is False when the policy has no
+    ``Version: 2012-10-17``: ``${...}`` in ``Resource`` is then literal text.
     """
 
     sid: str | None = None
@@ -97,6 +105,7 @@ class Statement:
     principals: tuple[tuple[str, str], ...] | None = None
     not_principals: tuple[tuple[str, str], ...] | None = None
     conditions: tuple[Condition, ...] = ()
+    variables: bool = True
     _action: Callable[[str], bool] = field(init=False, repr=False, compare=False)
     fast: tuple = field(init=False, repr=False, compare=False)
 
@@ -135,8 +144,16 @@ class Statement:
             hit = _dynamic_resource_match(patterns, request)
         return hit if self.resources is not None else not hit
 
-    def principal_match(self, who: PrincipalInfo) -> str | None:
-        """How ``Principal`` names ``who`` ("any", "account", "specific"), or None."""
+    def principal_match(self, who: PrincipalInfo, bounded: bool = False) -> str | None:
+        """How ``Principal`` names ``who`` ("any", "account", "specific", "role"), or None.
+
+        ``bounded``: ``who`` has a permissions boundary. A resource policy's Deny with
+        ``NotPrincipal`` "will always deny any IAM principal that has a permissions boundary
+        policy attached, regardless of the values specified in the NotPrincipal element":
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+        """
+        if bounded and self.not_principals is not None and self.effect == "Deny":
+            return "any"
         if self.principals is not None:
             for kind, value in self.principals:
                 how = principal_entry_matches(kind, value, who)
@@ -162,17 +179,18 @@ class Statement:
         """The static resource matcher (None without Resource, or with a policy variable);
         compiled when a request first gets past this statement's action."""
         patterns = self.resources if self.resources is not None else self.not_resources
-        if patterns is None or "${" in "\n".join(patterns):  # a line break joins: no false "${"
+        if patterns is None or (self.variables and "${" in "\n".join(patterns)):  # "\n": no false "${"
             return None
         return _resource_matcher(patterns)
 
-    def applies_past_action(self, request: "Request") -> str | None:
+    def applies_past_action(self, request: "Request", bounded: bool = False) -> str | None:
         """For a request whose action this statement matches: None if the resource, the
-        principal or a condition rules it out, else how ``Principal`` names the requester."""
+        principal or a condition rules it out, else how ``Principal`` names the requester
+        (``bounded``: the requester has a permissions boundary, see :meth:`principal_match`)."""
         if not self.matches_resource(request):
             return None
         if self.principals is not None or self.not_principals is not None:
-            how = self.principal_match(request.who)
+            how = self.principal_match(request.who, bounded)
             if how is None:
                 return None
         else:

@@ -5,10 +5,16 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
 This module only rejects documents the engine cannot evaluate; ``validate.py`` gives the
 detailed, per-type messages. Parsing is cached: identical documents parse once.
 
+Policy variables (``${aws:username}``) are variables only in a policy whose ``Version`` is
+``2012-10-17``; without it (or with ``2008-10-17``) they "are instead treated as literal
+strings", so such statements get ``variables=False``:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+
 >>> p = parse_policy('{"Statement": [{"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"}]}',
 ...                  name="deny-all-but-iam", kind="scp")
->>> p.statements[0].not_actions
-('iam:*',)
+>>> p.statements[0].not_actions, p.statements[0].variables
+(('iam:*',), False)
 >>> parse_policy({"Statement": [{"Effect": "allow", "Action": "*", "Resource": "*"}]}, name="bad")
 Traceback (most recent call last):
 ...
@@ -26,6 +32,7 @@ from .variables import VariableError, parse_template
 __all__ = ["PolicyParseError", "parse_policy", "parse_decoded", "policy_from_dict"]
 
 _NEEDS_RESOURCE = ("identity", "boundary", "scp", "rcp")
+VARIABLES_VERSION = "2012-10-17"  # the only Version under which ${...} is a policy variable
 
 
 class PolicyParseError(ValueError):
@@ -120,7 +127,9 @@ def _body(doc: Any, kind: str, where: str) -> tuple[tuple[Statement, ...], str |
         raw = [raw]
     if not isinstance(raw, list):
         raise PolicyParseError(f"{where}: Statement must be an object or a list, got {type(raw).__name__}")
-    return tuple(_statement(item, i, where, kind) for i, item in enumerate(raw)), doc.get("Version")
+    version = doc.get("Version")
+    variables = version == VARIABLES_VERSION
+    return tuple(_statement(item, i, where, kind, variables) for i, item in enumerate(raw)), version
 
 
 def _strings(value: Any, field: str, where: str) -> tuple[str, ...]:
@@ -144,7 +153,7 @@ def _principals(value: Any, field: str, where: str) -> tuple[tuple[str, str], ..
     return tuple(out)
 
 
-def _conditions(value: Any, where: str) -> tuple[Condition, ...]:
+def _conditions(value: Any, where: str, variables: bool = True) -> tuple[Condition, ...]:
     if not isinstance(value, dict):
         raise PolicyParseError(f"{where}: Condition must be an object, got {value!r}")
     out = []
@@ -163,10 +172,12 @@ def _conditions(value: Any, where: str) -> tuple[Condition, ...]:
             else:
                 texts = _condition_texts(values, operator, key, where)
             try:
-                for text in texts:
-                    if "${" in text:  # text without a variable is all literal
-                        parse_template(text)
-                out.append(Condition._parsed(operator=operator, key=key, values=tuple(texts)))
+                if variables:
+                    for text in texts:
+                        if "${" in text:  # text without a variable is all literal
+                            parse_template(text)
+                out.append(Condition._parsed(operator=operator, key=key, values=tuple(texts),
+                                             variables=variables))
             except (VariableError, ValueError) as exc:
                 raise PolicyParseError(f"{where}: Condition {operator} {key}: {exc}") from None
     return tuple(out)
@@ -210,7 +221,7 @@ def _quick_strings(value: Any) -> tuple[str, ...] | None:
     return None
 
 
-def _statement(item: Any, index: int, where: str, kind: str) -> Statement:
+def _statement(item: Any, index: int, where: str, kind: str, variables: bool = True) -> Statement:
     """One statement: the common, well-formed shapes take a short path; anything else
     (and every error, so its message names the statement) takes :func:`_checked_statement`."""
     if type(item) is dict:
@@ -232,7 +243,7 @@ def _statement(item: Any, index: int, where: str, kind: str) -> Statement:
                 resources = not_resources = None
                 ok = ok and kind not in _NEEDS_RESOURCE
             patterns = resources or not_resources
-            if ok and not (patterns and "${" in "\n".join(patterns)):
+            if ok and not (variables and patterns and "${" in "\n".join(patterns)):
                 # Principal and Condition come last in the checked order: check them the same way
                 sid = item.get("Sid")
                 principals = not_principals = None
@@ -242,16 +253,16 @@ def _statement(item: Any, index: int, where: str, kind: str) -> Statement:
                     if "Principal" in item or "NotPrincipal" in item:
                         principals, not_principals = _pair(item, "Principal", "NotPrincipal", here, _principals)
                     if "Condition" in item:
-                        conditions = _conditions(item["Condition"], here)
+                        conditions = _conditions(item["Condition"], here, variables)
                 return Statement._parsed(sid=sid if isinstance(sid, str) else None, effect=effect,
                                          index=index, actions=actions, not_actions=not_actions,
                                          resources=resources, not_resources=not_resources,
                                          principals=principals, not_principals=not_principals,
-                                         conditions=conditions)
-    return _checked_statement(item, index, where, kind)
+                                         conditions=conditions, variables=variables)
+    return _checked_statement(item, index, where, kind, variables)
 
 
-def _checked_statement(item: Any, index: int, where: str, kind: str) -> Statement:
+def _checked_statement(item: Any, index: int, where: str, kind: str, variables: bool = True) -> Statement:
     sid = item.get("Sid") if isinstance(item, dict) else None
     here = f"{where}, statement {index + 1}" + (f" (Sid {sid!r})" if sid else "")
     if not isinstance(item, dict):
@@ -265,7 +276,7 @@ def _checked_statement(item: Any, index: int, where: str, kind: str) -> Statemen
     resources, not_resources = _pair(item, "Resource", "NotResource", here, _strings)
     if resources is None and not_resources is None and kind in _NEEDS_RESOURCE:
         raise PolicyParseError(f"{here}: needs Resource or NotResource")
-    for pattern in (resources or ()) + (not_resources or ()):
+    for pattern in (resources or ()) + (not_resources or ()) if variables else ():
         if "${" in pattern:  # only a variable can be malformed
             try:
                 parse_template(pattern)
@@ -274,8 +285,8 @@ def _checked_statement(item: Any, index: int, where: str, kind: str) -> Statemen
     principals = not_principals = None
     if "Principal" in item or "NotPrincipal" in item:
         principals, not_principals = _pair(item, "Principal", "NotPrincipal", here, _principals)
-    conditions = _conditions(item["Condition"], here) if "Condition" in item else ()
+    conditions = _conditions(item["Condition"], here, variables) if "Condition" in item else ()
     return Statement._parsed(sid=sid if isinstance(sid, str) else None, effect=effect, index=index,
                              actions=actions, not_actions=not_actions, resources=resources,
                              not_resources=not_resources, principals=principals,
-                             not_principals=not_principals, conditions=conditions)
+                             not_principals=not_principals, conditions=conditions, variables=variables)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .matching import PrincipalInfo, arn_account, normalise_arn, principal_info
+from .matching import PrincipalInfo, arn_account, normalise_arn, principal_info, session_role_arn
 
 __all__ = ["Request"]
 
@@ -44,6 +44,16 @@ class Request:
     ``resource_account`` defaults to the account in the resource ARN, else the principal's.
     ``aws:PrincipalArn``, ``aws:PrincipalAccount`` (and ``aws:username`` for users) default
     from ``principal`` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+
+    For a role session, ``aws:PrincipalArn`` is the role's ARN *with its path*; a session
+    ARN carries no path, so give it in ``context`` when the role has one (enforcement does):
+    the engine then uses it for ``Principal`` matching too.
+
+    >>> r = Request(principal="arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_1/alice",
+    ...             action="s3:ListBucket", context={"aws:PrincipalArn":
+    ...             "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_1"})
+    >>> r.who.role_arn == r.context_values["aws:principalarn"][0], r.who.role_path_known
+    (True, True)
     """
 
     principal: str
@@ -62,13 +72,18 @@ class Request:
         if not isinstance(self.principal, str) or not self.principal:
             raise ValueError(f"request principal must be an ARN, got {self.principal!r}")
         who = principal_info(self.principal)
+        values = _context_values(self.context)
+        if who.kind == "assumed-role":
+            given = values.get("aws:principalarn")
+            role_arn = session_role_arn(who, given[0]) if given and len(given) == 1 else None
+            if role_arn is not None:
+                who = principal_info(self.principal, role_arn)
         own = self.__dict__  # derived fields, written once here (the dataclass is frozen after)
         own["who"] = who
         own["action_key"] = self.action.lower()
         own["resource_key"] = normalise_arn(self.resource)
         if self.resource_account is None:
             own["resource_account"] = arn_account(self.resource) or who.account
-        values = _context_values(self.context)
         # for a role session, aws:PrincipalArn is the role's ARN (the session ARN has no path)
         values.setdefault("aws:principalarn", (who.role_arn if who.kind == "assumed-role" else self.principal,))
         if who.account:
