@@ -112,3 +112,48 @@ def test_decision_is_a_value():
         decision.result = "Allowed"
     with pytest.raises(ValueError, match="result must be one of"):
         type(decision)(result="Maybe", request=decision.request, policies=decision.policies)
+
+
+SESSION = "arn:aws:sts::222222222222:assumed-role/Developer/alice"
+EC2_SESSION = parse_policy({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}, name="ec2 session policy", kind="session")
+
+
+def bucket_policy(statement):
+    return parse_policy({"Version": "2012-10-17", "Statement": [statement]}, name="bucket policy", kind="resource")
+
+
+def test_session_policy_that_does_not_allow_is_named():
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
+    request = Request(principal=SESSION, action="s3:GetObject", resource="arn:aws:s3:::b/k")
+    decision = evaluate(request, PolicySet(identity=[ADMIN], session_policies=[EC2_SESSION]))
+    assert (decision.result, decision.blocked_by) == ("ImplicitlyDenied", ("session",))
+    assert "because no session policy allows the s3:GetObject action" in str(decision)
+    assert [r.kind for r in decision.details] == ["identity", "session"]
+
+
+def test_role_arn_grant_capped_by_boundary_says_boundary():
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+    request = Request(principal=SESSION, action="s3:GetObject", resource="arn:aws:s3:::b/k")
+    boundary = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}, name="pb", kind="boundary")
+    grant = bucket_policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:role/Developer"},
+                           "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})
+    decision = evaluate(request, PolicySet(boundary=boundary, resource_policy=grant))
+    assert (decision.result, decision.blocked_by) == ("ImplicitlyDenied", ("boundary",))
+    assert "Principal names the role behind this session" in decision.details[0].statements[0].reason
+
+
+def test_notprincipal_deny_with_boundary_is_explained():
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+    request = Request(principal=SESSION, action="s3:GetObject", resource="arn:aws:s3:::b/k")
+    boundary = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}, name="pb", kind="boundary")
+    deny = bucket_policy({"Effect": "Deny", "NotPrincipal": {"AWS": [SESSION, "arn:aws:iam::222222222222:root"]},
+                          "Action": "s3:*", "Resource": "*"})
+    decision = evaluate(request, PolicySet(identity=[ADMIN], boundary=boundary, resource_policy=deny))
+    assert (decision.result, decision.blocked_by) == ("ExplicitlyDenied", ("resource",))
+    (statement,) = decision.details[0].statements
+    assert statement.applies and "denies every principal that has a permissions boundary" in statement.reason
+    without = evaluate(request, PolicySet(identity=[ADMIN], resource_policy=deny))
+    assert without.result == "Allowed" and not without.details[0].statements[0].applies

@@ -1,7 +1,9 @@
 """Policy simulation cases in the ``../shared/policy-cases/SCHEMA.md`` format.
 
 Introduced in ``notebooks/02-guardrails.ipynb``. One case is a request plus every policy AWS
-would weigh for it; a file of cases is JSON Lines.
+would weigh for it; a file of cases is JSON Lines. Beyond SCHEMA.md, a case may carry
+``session_policies`` (a list of policy documents passed when the session was made; the
+engine's own rule cases use it), read by the general path.
 
 >>> case = case_from_dict({"name": "c1", "request": {"principal": "arn:aws:iam::111111111111:user/a",
 ...     "action": "s3:ListAllMyBuckets", "resource": "*"}, "identity_policies": [],
@@ -60,6 +62,14 @@ def _identity(value: Any, where: str) -> tuple:
     return tuple(parse_policy(doc, name=f"identity policy {i + 1}") for i, doc in enumerate(value))
 
 
+def _sessions(value: Any, where: str) -> tuple | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise CaseError(f"{where}: session_policies must be null or a list of policies")
+    return tuple(parse_policy(doc, name=f"session policy {i + 1}", kind="session") for i, doc in enumerate(value))
+
+
 def _one(name: str, kind: str):
     def build(value: Any, where: str):
         return None if value is None else parse_policy(value, name=name, kind=kind)
@@ -103,11 +113,11 @@ def _head(data: dict, where: str) -> tuple[str, str, Request, str | None]:
     return name or where, where, request, expected
 
 
-def _policy_set(sections: dict, where: str) -> PolicySet:
+def _policy_set(sections: dict, where: str, session_policies: tuple | None = None) -> PolicySet:
     try:
         return PolicySet(identity=sections["identity_policies"], boundary=sections["permissions_boundary"],
                          scps=sections["scps"], rcps=sections["rcps"],
-                         resource_policy=sections["resource_policy"])
+                         resource_policy=sections["resource_policy"], session_policies=session_policies)
     except ValueError as exc:
         raise CaseError(f"{where}: {exc}") from None
 
@@ -119,9 +129,11 @@ def case_from_dict(data: Any, *, where: str = "case") -> Case:
     name, where, request, expected = _head(data, where)
     try:
         sections = {field: build(data.get(field), where) for field, build in _SECTIONS.items()}
+        session_policies = _sessions(data.get("session_policies"), where)
     except PolicyParseError as exc:
         raise CaseError(f"{where}: {exc}") from None
-    return Case(name=name, request=request, policies=_policy_set(sections, where), expected=expected)
+    return Case(name=name, request=request, policies=_policy_set(sections, where, session_policies),
+                expected=expected)
 
 
 _TOP_KEYS = tuple(f'"{field}":' for field in ("name", "request", "identity_policies", "permissions_boundary",
@@ -144,7 +156,7 @@ def case_from_line(line: str, *, where: str = "case") -> Case:
     Raises :class:`CaseError` for a case that does not follow SCHEMA.md.
     """
     spans = _spans_in_order(line) or _spans(line)
-    if spans is None:
+    if spans is None or '"session_policies":' in line:  # not a SCHEMA.md section: decode whole
         return _from_full_line(line, where)
     try:
         head = {f: _small_json(spans[f]) for f in ("name", "request", "expected") if f in spans}

@@ -39,7 +39,7 @@ __all__ = ["evaluate", "resource_kind", "statement_applies", "scan_policy", "lev
 _TRUST_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
                   "sts:tagsession", "sts:setsourceidentity", "sts:setcontext")
 _NOT_DENIABLE = frozenset({"sts:getcalleridentity"})
-_BLOCKER = {"identity": "identity", "boundary": "boundary", "scp": "scp", "rcp": "rcp",
+_BLOCKER = {"identity": "identity", "boundary": "boundary", "session": "session", "scp": "scp", "rcp": "rcp",
             "resource": "resource", "trust": "trust", "kms": "resource"}
 
 
@@ -135,13 +135,15 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
        to a user; a Deny with ``NotPrincipal`` always denies a principal with a boundary;
     5. identity-based policies must allow (the account root user needs none);
     6. the permissions boundary, when there is one, must allow;
-    7. across accounts both the identity side and the resource policy must allow.
+    7. session policies, when the session was made with any (``PolicySet.session_policies``),
+       must allow; like a boundary they cap a resource-policy grant to the role ARN, not one
+       to the session ARN ("session" in ``blocked_by``);
+    8. across accounts both the identity side and the resource policy must allow.
 
-    Not modelled: AWS's session-policy step (a session policy passed to ``AssumeRole`` or
-    ``GetFederationToken`` limits the session like a boundary, between the boundary and the
-    final decision). ``PolicySet`` has no session policies; lab sessions are made without
-    one. See "Session policies" in
+    Lab sessions are made without session policies, so enforcement passes none and step 7
+    is then skipped, as AWS skips it. Sources: "Session policies" in
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
+    and https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
     """
     if request.action_key in _NOT_DENIABLE:
         return Decision(result="Allowed", request=request, policies=policies)
@@ -181,13 +183,18 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     # 4-7. grants
     identity_ok = who.kind == "root" or bool(scanned.get("identity"))
     boundary_ok = policies.boundary is None or bool(scanned["boundary"])
+    session_ok = policies.session_policies is None or bool(scanned["session"])
     grants = scanned.get(kind, ())
     direct = any(how != "account" for how in grants)
     same_account = who.account == request.resource_account
-    # a boundary that does not allow caps grants to a role ARN (a role ARN request stands for
-    # any session of it), not those naming a session ARN (or "*") directly
-    capped = not boundary_ok and (who.kind == "role" or (
-        who.kind == "assumed-role" and direct and all(how in ("account", "role") for how in grants)))
+    # a boundary (or session policy) that does not allow caps grants to a role ARN (a role
+    # ARN request stands for any session of it), not those naming a session ARN (or "*")
+    capped = False
+    if not (boundary_ok and session_ok):
+        role_grant = who.kind == "role" or (
+            who.kind == "assumed-role" and direct and all(how in ("account", "role") for how in grants))
+        capped = role_grant
+    limit = "boundary" if not boundary_ok else "session"
     if kind in ("trust", "kms"):
         if not grants:
             return _decide("ImplicitlyDenied", request, policies, [(_BLOCKER[kind], None, None)])
@@ -197,13 +204,16 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         if direct and not capped:
             return _decide("Allowed", request, policies, [])
     elif not grants:
-        missing = ["resource"] + ([] if identity_ok else ["identity"]) + ([] if boundary_ok else ["boundary"])
+        missing = (["resource"] + ([] if identity_ok else ["identity"]) + ([] if boundary_ok else ["boundary"])
+                   + ([] if session_ok else ["session"]))
         return _decide("ImplicitlyDenied", request, policies, [(m, None, None) for m in missing])
     if not identity_ok:
-        blocker = "boundary" if same_account and direct and capped else "identity"
+        blocker = limit if same_account and direct and capped else "identity"
         return _decide("ImplicitlyDenied", request, policies, [(blocker, None, None)])
     if not boundary_ok:
         return _decide("ImplicitlyDenied", request, policies, [("boundary", None, None)])
+    if not session_ok:
+        return _decide("ImplicitlyDenied", request, policies, [("session", None, None)])
     return _decide("Allowed", request, policies, [])
 
 
@@ -214,6 +224,8 @@ def _others(policies: PolicySet, kind: str):
         yield "identity", policies.identity_entries, False
     if policies.boundary is not None:
         yield "boundary", policies.boundary.entries, False
+    if policies.session_policies is not None:
+        yield "session", tuple(e for p in policies.session_policies for e in p.entries), False
 
 
 def _decide(result: str, request: Request, policies: PolicySet, why: list, level: Level | None = None) -> Decision:

@@ -37,6 +37,7 @@ PHRASES = {
     "rcp": "resource control policy",
     "identity": "identity-based policy",
     "boundary": "permissions boundary",
+    "session": "session policy",
     "resource": "resource-based policy",
     "trust": "role trust policy",
     "kms": "key policy",
@@ -139,6 +140,7 @@ def explain_policies(request: Request, policies: PolicySet) -> tuple[PolicyRepor
     out.extend(_report("identity", p, request) for p in policies.identity)
     if policies.boundary is not None:
         out.append(_report("boundary", policies.boundary, request))
+    out.extend(_report("session", p, request) for p in policies.session_policies or ())
     return tuple(out)
 
 
@@ -171,7 +173,7 @@ def sentence(decision: Decision) -> str:
     request = decision.request
     subject = f"{request.principal} {{}} {request.action} on resource: {request.resource}"
     if decision.result == "Allowed":
-        granted = next(((r, s) for r in decision.details if r.kind not in ("scp", "rcp", "boundary")
+        granted = next(((r, s) for r in decision.details if r.kind not in ("scp", "rcp", "boundary", "session")
                         for s in r.statements if s.applies and s.effect == "Allow"), None)
         by = f" (allowed by {_where(*granted[:1], granted[1].statement)})" if granted else ""
         return subject.format("is allowed to perform:") + by

@@ -49,17 +49,14 @@ class _once:  # noqa: N801 (used as a decorator, like cached_property)
 
 
 RESULTS = ("Allowed", "ExplicitlyDenied", "ImplicitlyDenied")
-BLOCKERS = ("scp", "rcp", "identity", "boundary", "resource", "trust")
-POLICY_KINDS = ("identity", "boundary", "scp", "rcp", "resource", "trust", "kms")
+BLOCKERS = ("scp", "rcp", "identity", "boundary", "session", "resource", "trust")
+POLICY_KINDS = ("identity", "boundary", "session", "scp", "rcp", "resource", "trust", "kms")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Condition:
-    """One ``operator: {key: values}`` test of a statement's ``Condition`` block.
-
-    ``variables`` is False in a policy without ``Version: 2012-10-17``, where ``${...}`` is
-    literal text (see :mod:`labkit.policy.parse`).
-    """
+    """One ``operator: {key: values}`` test of a statement's ``Condition`` block; ``variables``
+    is False without ``Version: 2012-10-17`` (``${...}`` is then literal, see ``parse.py``)."""
 
     operator: str
     key: str
@@ -146,12 +143,9 @@ class Statement:
 
     def principal_match(self, who: PrincipalInfo, bounded: bool = False) -> str | None:
         """How ``Principal`` names ``who`` ("any", "account", "specific", "role"), or None.
-
-        ``bounded``: ``who`` has a permissions boundary. A resource policy's Deny with
-        ``NotPrincipal`` "will always deny any IAM principal that has a permissions boundary
-        policy attached, regardless of the values specified in the NotPrincipal element":
-        https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
-        """
+        ``bounded`` (``who`` has a permissions boundary): a Deny with ``NotPrincipal`` "will
+        always deny any IAM principal that has a permissions boundary policy attached":
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"""
         if bounded and self.not_principals is not None and self.effect == "Deny":
             return "any"
         if self.principals is not None:
@@ -235,7 +229,8 @@ def _dynamic_resource_match(patterns: tuple[str, ...], request: "Request") -> bo
 class Policy:
     """A parsed policy document with a name for explanations.
 
-    ``kind`` is one of ``identity``, ``boundary``, ``scp``, ``rcp``, ``resource``, ``trust``, ``kms``.
+    ``kind`` is one of ``identity``, ``boundary``, ``session``, ``scp``, ``rcp``, ``resource``,
+    ``trust``, ``kms``.
     """
 
     name: str
@@ -302,11 +297,7 @@ def _levels(value, kind: str) -> tuple[Level, ...] | None:
 
 
 def _default_level_label(position: int, count: int) -> str:
-    if position == 0:
-        return "Root"
-    if position == count - 1 and count > 1:
-        return "Account"
-    return f"OU level {position}"
+    return "Root" if position == 0 else "Account" if position == count - 1 else f"OU level {position}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -317,6 +308,9 @@ class PolicySet:
     account last; None means none apply (management account, or no organization).
     ``resource_kind`` says what the resource policy is: ``resource``, ``trust`` (a role's trust
     policy) or ``kms`` (a key policy); None works it out from the request.
+    ``session_policies`` are the session policies passed when the session was made
+    (``AssumeRole`` ``Policy``/``PolicyArns``); None or empty means none were passed:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
     """
 
     identity: tuple[Policy, ...] = ()
@@ -325,9 +319,12 @@ class PolicySet:
     rcps: tuple[Level, ...] | None = None
     resource_policy: Policy | None = None
     resource_kind: str | None = None
+    session_policies: tuple[Policy, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "identity", tuple(self.identity))
+        if self.session_policies is not None:
+            object.__setattr__(self, "session_policies", tuple(self.session_policies) or None)
         object.__setattr__(self, "scps", _levels(self.scps, "scp"))
         object.__setattr__(self, "rcps", _levels(self.rcps, "rcp"))
         if self.resource_kind not in (None, "resource", "trust", "kms"):
@@ -359,7 +356,8 @@ class Decision:
     """What AWS would decide, what blocked it, and (computed on demand) why.
 
     ``result`` is ``Allowed``, ``ExplicitlyDenied`` or ``ImplicitlyDenied``; ``blocked_by``
-    lists policy kinds from ``scp``, ``rcp``, ``identity``, ``boundary``, ``resource``, ``trust``.
+    lists policy kinds from ``scp``, ``rcp``, ``identity``, ``boundary``, ``session``,
+    ``resource``, ``trust`` (``session`` only when the policy set has session policies).
     ``deciding`` names the statements that decided it as ``(policy label, statement label)``.
     """
 

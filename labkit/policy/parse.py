@@ -31,7 +31,7 @@ from .variables import VariableError, parse_template
 
 __all__ = ["PolicyParseError", "parse_policy", "parse_decoded", "policy_from_dict"]
 
-_NEEDS_RESOURCE = ("identity", "boundary", "scp", "rcp")
+_NEEDS_RESOURCE = ("identity", "boundary", "session", "scp", "rcp")
 VARIABLES_VERSION = "2012-10-17"  # the only Version under which ${...} is a policy variable
 
 
