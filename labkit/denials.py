@@ -82,10 +82,12 @@ def error_style(service: str) -> tuple[str, int]:
 
 _EXPLICIT = {"scp": "a service control policy", "rcp": "a resource control policy",
              "identity": "an identity-based policy", "boundary": "a permissions boundary",
-             "resource": "a resource-based policy", "trust": "a resource-based policy"}
+             "resource": "a resource-based policy", "trust": "a resource-based policy",
+             "session": "a session policy"}
 _IMPLICIT = {"scp": "service control policy", "rcp": "resource control policy",
              "identity": "identity-based policy", "boundary": "permissions boundary",
-             "resource": "resource-based policy", "trust": "resource-based policy"}
+             "resource": "resource-based policy", "trust": "resource-based policy",
+             "session": "session policy"}
 
 
 def denial_message(decision: Decision, *, quote_resource: bool = False,
@@ -108,6 +110,7 @@ def denial_message(decision: Decision, *, quote_resource: bool = False,
         resource = f'"{request.resource}"' if quote_resource else request.resource
         text += f" on resource: {resource}"
     blocker = decision.blocked_by[0] if decision.blocked_by else "identity"
+    blocker = blocker if blocker in _EXPLICIT else "identity"
     if decision.result == "ExplicitlyDenied":
         text = f"{text} with an explicit deny in {_EXPLICIT[blocker]}"
         return f"{text}: {policy_arn}" if policy_arn else text

@@ -182,3 +182,32 @@ def test_access_denied_code_comes_from_the_service_model(service, code):
                for n in model.shape_names if model.shape_for(n).metadata.get("exception")}
     if service != "ec2" and modeled & set(denials.ACCESS_DENIED_CODES):
         assert code in modeled
+
+
+@pytest.mark.parametrize("blocker, explicit, implicit", [
+    ("scp", "a service control policy", "service control policy"),
+    ("rcp", "a resource control policy", "resource control policy"),
+    ("identity", "an identity-based policy", "identity-based policy"),
+    ("boundary", "a permissions boundary", "permissions boundary"),
+    ("session", "a session policy", "session policy"),
+    ("resource", "a resource-based policy", "resource-based policy"),
+    ("trust", "a resource-based policy", "resource-based policy"),
+])
+def test_every_blocker_the_engine_names_has_awss_wording(blocker, explicit, implicit):
+    """Wording from https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html."""
+    from labkit.policy import Decision, PolicySet, Request
+    from labkit.policy.model import BLOCKERS
+
+    assert blocker in BLOCKERS
+    request = Request(principal="arn:aws:sts::222222222222:assumed-role/Dev/x", action="s3:ListBucket",
+                      resource="arn:aws:s3:::b")
+    for result, phrase in (("ExplicitlyDenied", f"with an explicit deny in {explicit}"),
+                           ("ImplicitlyDenied", f"because no {implicit} allows the s3:ListBucket action")):
+        decision = Decision(result=result, blocked_by=(blocker,), request=request, policies=PolicySet())
+        assert denials.denial_message(decision).endswith(phrase)
+
+
+def test_the_engine_has_no_blocker_without_wording():
+    from labkit.policy.model import BLOCKERS
+
+    assert set(BLOCKERS) == {"scp", "rcp", "identity", "boundary", "session", "resource", "trust"}
