@@ -228,8 +228,9 @@ class PrincipalInfo:
 
     @property
     def is_service_linked_role(self) -> bool:
-        """Roles under ``/aws-service-role/`` are service-linked: SCPs and RCPs skip them."""
-        return self.kind == "role" and ":role/aws-service-role/" in self.arn
+        """Roles under ``/aws-service-role/`` are service-linked: SCPs and RCPs skip them (and
+        their sessions, when the session's role path is known from ``aws:PrincipalArn``)."""
+        return self.role_arn is not None and ":role/aws-service-role/" in self.role_arn
 
 
 @lru_cache(maxsize=4096)
