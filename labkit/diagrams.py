@@ -139,8 +139,22 @@ def _default_out() -> Path:
     return repo / "diagrams" if (repo / "pyproject.toml").exists() else Path("diagrams")
 
 
+def _bundled_graphs() -> dict:
+    """Every picture ``labkit diagrams`` writes: per bundled design, its OU tree (NAME) and
+    its SCP guardrails attached and inherited at each node (NAME-guardrails)."""
+    from labkit.inheritance import tree_dot as guardrail_dot
+
+    graphs = {}
+    for name in bundled_designs():
+        design = load_design(name)
+        graphs[name] = tree_dot(design)
+        graphs[f"{name}-guardrails"] = guardrail_dot(design, kind="SCP", max_accounts=4)
+    return graphs
+
+
 def diagrams_command(argv: list[str]) -> int:
-    """``labkit diagrams [--check] [--out DIR]``: bundled designs -> DIR/NAME.dot and NAME.svg.
+    """``labkit diagrams [--check] [--out DIR]``: bundled designs -> DIR/NAME.dot and NAME.svg,
+    with DIR/NAME-guardrails.* showing each node's attached and inherited SCPs.
 
     With ``--check`` nothing is written: it exits 1 and lists every stale or missing DOT
     file (SVG bytes differ between renderers, so only DOT source is compared).
@@ -153,7 +167,7 @@ def diagrams_command(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=None, help="output directory")
     args = parser.parse_args(argv)
     out: Path = args.out or _default_out()
-    graphs = {name: tree_dot(load_design(name)) for name in bundled_designs()}
+    graphs = _bundled_graphs()
     if args.check:
         stale = [str(out / f"{n}.dot") for n, g in graphs.items()
                  if not (out / f"{n}.dot").exists()

@@ -92,8 +92,8 @@ def test_check_lists_stale_and_missing_files(tmp_path, capsys):
     (tmp_path / "retired.dot").write_text("digraph {}")
     assert diagrams_command(["--check", "--out", str(tmp_path)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert sorted(out) == sorted(f"stale: {tmp_path / n}.dot"
-                                 for n in bundled_designs() + ["retired"])
+    expected = [n for d in bundled_designs() for n in (d, f"{d}-guardrails")] + ["retired"]
+    assert sorted(out) == sorted(f"stale: {tmp_path / n}.dot" for n in expected)
 
 
 @pytest.mark.exe
@@ -102,6 +102,9 @@ def test_diagrams_command_writes_dot_beside_svg(tmp_path):
     for name in bundled_designs():
         assert (tmp_path / f"{name}.dot").read_text() == tree_dot(load_design(name)).source
         assert "<svg" in (tmp_path / f"{name}.svg").read_text()
+        guardrails = (tmp_path / f"{name}-guardrails.dot").read_text()
+        assert "inherited" in guardrails or "attached" in guardrails
+        assert "<svg" in (tmp_path / f"{name}-guardrails.svg").read_text()
     assert diagrams_command(["--check", "--out", str(tmp_path)]) == 0
 
 
