@@ -6,6 +6,9 @@ Each rule names the AWS page that defines it:
   or account; SCP and RCP documents are at most 5,120 characters
   (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html);
   the same page's limit of five policies applies to RCPs here (AWS-FACTS 1.1: unconfirmed).
+  These numbers come from the quota set passed as ``build_design(..., quotas=...)``
+  (:mod:`labkit.quotas`; default :data:`~labkit.quotas.DOCUMENTED`; ``MAY_2026`` allows
+  10 SCPs per target and 10,240 characters per SCP).
 - Two OUs under one parent cannot share a name (``DuplicateOrganizationalUnitException``,
   https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateOrganizationalUnit.html).
 - An account's email must be unique and 6-64 characters, its name 1-50 characters
@@ -27,13 +30,15 @@ from pathlib import Path
 from labkit.design import (AWS_MANAGED, OU, Account, Design, DesignError, PolicyRef,
                            Problem)
 from labkit.design_yaml import Located
+from labkit.quotas import DOCUMENTED, OrganizationsQuotas, quotas_named
 
 __all__ = ["MAX_OU_DEPTH", "MAX_POLICIES_PER_TARGET", "MAX_POLICY_CHARS", "build_design",
            "library_policies"]
 
-MAX_OU_DEPTH = 5
-MAX_POLICIES_PER_TARGET = 5
-MAX_POLICY_CHARS = 5120
+# The default quota set's numbers under their old names (the checks read ``quotas``).
+MAX_OU_DEPTH = DOCUMENTED.ou_depth
+MAX_POLICIES_PER_TARGET = DOCUMENTED.scps_per_target
+MAX_POLICY_CHARS = DOCUMENTED.scp_characters
 LIBRARY_DIR = Path(__file__).parent / "data" / "policies"
 _EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")  # CreateAccount Email pattern
 
@@ -73,7 +78,8 @@ def library_policies() -> dict[str, tuple[PolicyRef | None, str]]:
 
 
 class _Checker:
-    def __init__(self) -> None:
+    def __init__(self, quotas: OrganizationsQuotas = DOCUMENTED) -> None:
+        self.quotas = quotas
         self.problems: list[Problem] = []
         self.seen_nodes: dict[int, str] = {}
 
@@ -120,9 +126,14 @@ class _Checker:
         return node.value
 
 
-def build_design(top: Located, *, name: str = "design") -> Design:
-    """Check every rule on the located values; return the Design or raise DesignError."""
-    c = _Checker()
+def build_design(top: Located, *, name: str = "design",
+                 quotas: OrganizationsQuotas | str | None = None) -> Design:
+    """Check every rule on the located values; return the Design or raise DesignError.
+
+    ``quotas`` is the Organizations quota set (:func:`labkit.quotas.quotas_named`: a set,
+    its name, or None for the documented one).
+    """
+    c = _Checker(quotas_named(quotas))
     data = c.mapping(top, TOP_KEYS, "the design")
     types = _policy_types(c, data.get("policy_types"))
     inline = _inline_policies(c, data.get("policies"))
@@ -178,7 +189,8 @@ def _inline_policies(c: _Checker, node: Located | None) -> dict[str, PolicyRef |
         if not isinstance(desc, str) or len(desc) > 512:
             c.bad(d["description"].where, "description must be a string of at most 512 characters")
             desc = ""
-        content = _document(c, d.get("document"), item.where, name)
+        content = _document(c, d.get("document"), item.where, name,
+                            kind.value if kind is not None else None)
         if name in AWS_MANAGED:
             c.bad(item.where, f"{name!r} is AWS managed; an inline policy cannot take its name")
             continue
@@ -225,7 +237,7 @@ def _plain(node: Located):
     return node.value
 
 
-def _document(c: _Checker, node: Located | None, where: str, name) -> str | None:
+def _document(c: _Checker, node: Located | None, where: str, name, kind) -> str | None:
     if node is None:
         c.bad(where, f"inline policy {name!r} needs a document")
         return None
@@ -242,9 +254,10 @@ def _document(c: _Checker, node: Located | None, where: str, name) -> str | None
         c.bad(node.where, f"policy {name!r} must be a JSON object with a Statement")
         return None
     content = compact(doc)
-    if len(content) > MAX_POLICY_CHARS:
+    limit = c.quotas.max_characters(kind) if isinstance(kind, str) else None
+    if limit is not None and len(content) > limit:
         c.bad(node.where, f"policy {name!r} is {len(content)} characters; AWS allows "
-                          f"{MAX_POLICY_CHARS} for SCPs and RCPs")
+                          f"{limit} for an {kind} (quota set {c.quotas.name!r})")
     return content
 
 
@@ -269,10 +282,11 @@ def _resolver(c: _Checker, inline: dict[str, PolicyRef], types: tuple[str, ...])
         if "RCP" in types:
             rcps.insert(0, PolicyRef(name="RCPFullAWSAccess", type="RCP", source="aws-managed"))
         for kind, got in (("SCP", scps), ("RCP", rcps)):
-            if len(got) > MAX_POLICIES_PER_TARGET:
+            limit = c.quotas.max_per_target(kind)
+            if len(got) > limit:
                 c.bad(node.where if node else where,
                       f"{target} has {len(got)} {kind}s attached; AWS allows at most "
-                      f"{MAX_POLICIES_PER_TARGET} per root, OU or account")
+                      f"{limit} per root, OU or account (quota set {c.quotas.name!r})")
         return tuple(sorted(scps + rcps, key=lambda p: (p.type, p.name)))
     return resolve
 
@@ -320,9 +334,9 @@ def _ou(c: _Checker, node: Located | None, *, depth: int, resolve, names, emails
         where: str) -> OU:
     d = c.mapping(node, ROOT_KEYS if depth == 0 else OU_KEYS, "the root" if depth == 0 else "an OU")
     name = "Root" if depth == 0 else (c.text(d.get("name"), "OU name", where, max_len=128) or "?")
-    if depth > MAX_OU_DEPTH:
+    if depth > c.quotas.ou_depth:
         c.bad(where, f"OU {name!r} is {depth} levels below the root; AWS allows at most "
-                     f"{MAX_OU_DEPTH}")
+                     f"{c.quotas.ou_depth}")
     children: list[OU] = []
     for child in c.items(d.get("ous"), f"ous of {name}"):
         ou = _ou(c, child, depth=depth + 1, resolve=resolve, names=names, emails=emails,

@@ -34,6 +34,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from labkit import safety
+from labkit.quotas import OrganizationsQuotas, quotas_named
 from labkit.sessions import (
     LabCall, ServiceError, ServiceReply, install_handlers, new_botocore_session,
 )
@@ -102,7 +103,11 @@ class Lab:
     _open: ClassVar[Lab | None] = None
 
     def __init__(self, *, region: str = "us-east-1", enforce: bool = True,
-                 pin_accounts: bool = True) -> None:
+                 pin_accounts: bool = True,
+                 quotas: OrganizationsQuotas | str | None = None) -> None:
+        #: The Organizations quotas the lab's rules enforce (:mod:`labkit.quotas`): the
+        #: documented set by default, ``quotas="may-2026"`` for the May 2026 numbers.
+        self.quotas = quotas_named(quotas)
         self.region = region
         self.enforce = enforce
         self.pin_accounts = pin_accounts

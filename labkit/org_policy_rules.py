@@ -2,8 +2,8 @@
 
 Introduced in ``notebooks/02-guardrails.ipynb``. On CreatePolicy and UpdatePolicy:
 
-- an SCP or RCP is at most 5,120 characters (``ConstraintViolationException``,
-  ``POLICY_CONTENT_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`;
+- an SCP or RCP is at most ``scp_characters`` / ``rcp_characters`` long
+  (``ConstraintViolationException``, ``POLICY_CONTENT_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`;
 - it is a JSON object that meets its policy type's syntax, else
   ``MalformedPolicyDocumentException``: an SCP has no ``Principal`` (:data:`SCP_SYNTAX_PAGE`),
   a customer RCP has only ``Deny`` statements and names a principal ("Allow is only
@@ -11,9 +11,13 @@ Introduced in ``notebooks/02-guardrails.ipynb``. On CreatePolicy and UpdatePolic
   :func:`labkit.policy.validate.validate_policy`: its *errors* refuse the policy, naming the
   statement, line and column; its *warnings* (an action the catalogue does not know, say)
   do not, as AWS accepts such policies;
-- an organization holds at most 10,000 SCPs and 1,000 RCPs created by its users
-  (``POLICY_NUMBER_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`. AWS managed policies
-  (``FullAWSAccess``, ``RCPFullAWSAccess``) are not counted.
+- an organization holds at most ``scps_per_organization`` SCPs and
+  ``rcps_per_organization`` RCPs created by its users (``POLICY_NUMBER_LIMIT_EXCEEDED``)
+  -- :data:`QUOTAS_PAGE`. AWS managed policies (``FullAWSAccess``, ``RCPFullAWSAccess``)
+  are not counted.
+
+The numbers are the lab's quota set, ``lab.quotas`` (:mod:`labkit.quotas`; by default
+:data:`~labkit.quotas.DOCUMENTED`: 5,120 characters, 10,000 SCPs, 1,000 RCPs).
 
 DeletePolicy refuses a policy still attached anywhere (``PolicyInUseException``,
 :data:`DELETE_POLICY_PAGE`). DisablePolicyType detaches every policy of that type from
@@ -28,6 +32,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from labkit.quotas import DOCUMENTED, OrganizationsQuotas
 from labkit.sessions import LabCall, ServiceError, ServiceReply
 
 __all__ = [
@@ -52,11 +57,11 @@ DISABLE_TYPE_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/
 SCP = "SERVICE_CONTROL_POLICY"
 RCP = "RESOURCE_CONTROL_POLICY"
 _KINDS = {SCP: "scp", RCP: "rcp"}
-#: Characters in a policy document, by policy type (quotas page). Whitespace counts when
-#: a policy is saved through the API.
-MAX_POLICY_CHARACTERS = {SCP: 5120, RCP: 5120}
-#: Policies of a type in one organization, AWS managed ones not counted (quotas page).
-MAX_POLICIES = {SCP: 10_000, RCP: 1_000}
+#: Characters in a policy document, by policy type, in the default quota set (kept for
+#: older callers; the rules read ``lab.quotas``).
+MAX_POLICY_CHARACTERS = {t: DOCUMENTED.max_characters(t) for t in (SCP, RCP)}
+#: Policies of a type in one organization, in the default quota set (kept for older callers).
+MAX_POLICIES = {t: DOCUMENTED.max_per_organization(t) for t in (SCP, RCP)}
 #: The AWS managed policy every entity starts with when the type is enabled.
 DEFAULT_POLICY_IDS = {SCP: "p-FullAWSAccess", RCP: "p-RCPFullAWSAccess"}
 
@@ -79,8 +84,11 @@ def _malformed(detail: str) -> ServiceError:
                 f"policy type: {detail}.")
 
 
-def check_policy_content(policy_type: str, content: str | None) -> ServiceError | None:
+def check_policy_content(policy_type: str, content: str | None, *,
+                         quotas: OrganizationsQuotas = DOCUMENTED) -> ServiceError | None:
     """Size, JSON and the policy type's syntax of an SCP or RCP (see the module doc).
+
+    ``quotas`` gives the size limit (:mod:`labkit.quotas`; the default is the documented set).
 
     >>> check_policy_content(SCP, '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny",'
     ...                      ' "Action": "s3:DeleteBucket", "Resource": "*"}]}') is None
@@ -89,13 +97,16 @@ def check_policy_content(policy_type: str, content: str | None) -> ServiceError 
     'MalformedPolicyDocumentException'
     >>> check_policy_content(SCP, " " * 5121).fields["Reason"]
     'POLICY_CONTENT_LIMIT_EXCEEDED'
+    >>> from labkit.quotas import MAY_2026
+    >>> check_policy_content(SCP, " " * 5121, quotas=MAY_2026).code  # size passes; JSON does not
+    'MalformedPolicyDocumentException'
     >>> print(check_policy_content(RCP, '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",'
     ...       ' "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}').message)
     ... # doctest: +ELLIPSIS
     The provided policy document doesn't meet the requirements of the specified policy type: Content:1:...: error: Statement[0] Effect: ...
     """
-    limit = MAX_POLICY_CHARACTERS.get(policy_type)
-    if limit is None or content is None:
+    limit = quotas.max_characters(policy_type)
+    if policy_type not in _KINDS or limit is None or content is None:
         return None
     if len(content) > limit:
         return constraint("POLICY_CONTENT_LIMIT_EXCEEDED",
@@ -108,7 +119,8 @@ def check_policy_content(policy_type: str, content: str | None) -> ServiceError 
         return _malformed("the document is not a JSON object")
     from labkit.policy.validate import validate_policy
 
-    errors = [p for p in validate_policy(content, _KINDS[policy_type], source="Content")
+    errors = [p for p in validate_policy(content, _KINDS[policy_type], source="Content",
+                                         quotas=quotas)
               if p.severity == "error"]
     if errors:
         return _malformed("; ".join(str(p) for p in errors))
@@ -118,14 +130,15 @@ def check_policy_content(policy_type: str, content: str | None) -> ServiceError 
 def create_policy(call: LabCall, backend) -> ServiceError | None:
     """CreatePolicy: the organization's policy count, then the document."""
     policy_type = call.params.get("Type", "")
-    limit = MAX_POLICIES.get(policy_type)
+    quotas = call.lab.quotas
+    limit = quotas.max_per_organization(policy_type) if policy_type in _KINDS else None
     if limit is not None:
         count = sum(p.type == policy_type and not p.aws_managed for p in backend.policies)
         if count >= limit:
             return constraint(
                 "POLICY_NUMBER_LIMIT_EXCEEDED",
                 "You attempted to exceed the number of policies that you can have in an organization.")
-    return check_policy_content(policy_type, call.params.get("Content"))
+    return check_policy_content(policy_type, call.params.get("Content"), quotas=quotas)
 
 
 def update_policy(call: LabCall, backend) -> ServiceError | None:
@@ -133,7 +146,8 @@ def update_policy(call: LabCall, backend) -> ServiceError | None:
     policy = find_policy(backend, call.params.get("PolicyId", ""))
     if policy is None:
         return None
-    return check_policy_content(policy.type, call.params.get("Content"))
+    return check_policy_content(policy.type, call.params.get("Content"),
+                                quotas=call.lab.quotas)
 
 
 def delete_policy(call: LabCall, backend) -> ServiceError | None:

@@ -12,12 +12,12 @@ The rules, and the AWS pages that define them:
 - OUs nest at most five levels below the root (``ConstraintViolationException``,
   ``OU_DEPTH_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`, :data:`CREATE_OU_PAGE`;
 - an organization has at most 2,000 OUs (``OU_NUMBER_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`;
-- at most five SCPs are attached to a root, OU or account
+- at most five SCPs (ten in the May 2026 set) are attached to a root, OU or account
   (``MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED``) -- :data:`QUOTAS_PAGE`;
 - the last SCP of a root, OU or account cannot be detached
   (``MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED``) -- :data:`DETACH_POLICY_PAGE`;
 - the policy rules, in :mod:`labkit.org_policy_rules`: an SCP or RCP document is at most
-  5,120 characters (``POLICY_CONTENT_LIMIT_EXCEEDED``) and meets its type's syntax
+  5,120 characters (an SCP 10,240 in the May 2026 set; ``POLICY_CONTENT_LIMIT_EXCEEDED``) and meets its type's syntax
   (``MalformedPolicyDocumentException``, naming statement and line) on CreatePolicy and
   UpdatePolicy; at most 10,000 SCPs and 1,000 RCPs per organization
   (``POLICY_NUMBER_LIMIT_EXCEEDED``); an attached policy cannot be deleted
@@ -34,6 +34,15 @@ The rules, and the AWS pages that define them:
   not exist, ``DuplicatePolicyAttachmentException`` and ``PolicyNotAttachedException``,
   and ``RCPFullAWSAccess`` cannot be detached (``InvalidInputException``,
   ``NON_DETACHABLE_POLICY``) -- :data:`RCP_PAGE`.
+
+Which numbers: every quota above is read from the lab's quota set, ``lab.quotas``
+(:mod:`labkit.quotas`), chosen with ``Lab(quotas=...)``. The default,
+:data:`~labkit.quotas.DOCUMENTED`, is what AWS's quotas page said when we captured it and
+what the project's issues and notes state: 5 SCPs per root, OU or account and 5,120
+characters per SCP. :data:`~labkit.quotas.MAY_2026` has 10 and 10,240: AWS raised them
+on 15 May 2026 according to third-party write-ups (cevo.com.au, sjramblings.io) and GitHub
+threads that cite AWS's What's New post (:data:`~labkit.quotas.WHATS_NEW_MAY_2026`), whose
+text we could not capture. RCP numbers are the same in both.
 
 moto already refuses some of these itself, but differently from AWS: it raises
 ``DuplicateOrganizationalUnitException`` when *any* OU of the organization has the new
@@ -68,6 +77,7 @@ from labkit.org_policy_rules import (
     find_policy,
     update_policy,
 )
+from labkit.quotas import DOCUMENTED
 from labkit.sessions import LabCall, ServiceError, ServiceReply
 
 __all__ = [
@@ -89,12 +99,13 @@ RCP_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_mana
 REMOVE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_RemoveAccountFromOrganization.html"
 CLOSE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html"
 
+# The default quota set's numbers under their old names (the rules read ``lab.quotas``).
 #: OU levels below the root when SCPs are in use (CreateOrganizationalUnit; quotas page).
-MAX_OU_DEPTH = 5
+MAX_OU_DEPTH = DOCUMENTED.ou_depth
 #: SCPs attached to one root, OU or account (quotas page).
-MAX_SCPS_PER_TARGET = 5
+MAX_SCPS_PER_TARGET = DOCUMENTED.scps_per_target
 #: OUs in one organization, the root not counted (quotas page).
-MAX_OUS = 2000
+MAX_OUS = DOCUMENTED.ous_per_organization
 
 SCP = "SERVICE_CONTROL_POLICY"
 _ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
@@ -163,7 +174,7 @@ _DUPLICATE_OU = ServiceError(code="DuplicateOrganizationalUnitException",
 
 
 def create_organizational_unit(call: LabCall, backend) -> ServiceError | None:
-    """Parent exists; depth at most five below the root; no sibling of the same name.
+    """Parent exists; depth at most ``ou_depth`` below the root; no sibling of the same name.
 
     Sources: CreateOrganizationalUnit ("For service control policies, the limit is five")
     and the quotas page; duplicate names: the API's DuplicateOrganizationalUnitException.
@@ -172,10 +183,10 @@ def create_organizational_unit(call: LabCall, backend) -> ServiceError | None:
     if _index(call).ou(backend, parent_id) is None:
         return ServiceError(code="ParentNotFoundException",
                             message="We can't find a root or OU with the ParentId that you specified.")
-    if ou_depth(backend, parent_id, index=_index(call)) + 1 > MAX_OU_DEPTH:
+    if ou_depth(backend, parent_id, index=_index(call)) + 1 > call.lab.quotas.ou_depth:
         return _constraint("OU_DEPTH_LIMIT_EXCEEDED",
                            "You attempted to create an OU tree that is too many levels deep.")
-    if len(backend.ou) - 1 >= MAX_OUS:  # backend.ou holds the root too
+    if len(backend.ou) - 1 >= call.lab.quotas.ous_per_organization:  # + the root
         return _constraint("OU_NUMBER_LIMIT_EXCEEDED",
                            "You attempted to exceed the number of OUs that you can have in an organization.")
     if _siblings_named(backend, parent_id, call.params.get("Name", "")):
@@ -202,10 +213,10 @@ def update_organizational_unit(call: LabCall, backend) -> ServiceError | Service
 
 
 def attach_policy(call: LabCall, backend) -> ServiceError | None:
-    """Type enabled on the root; not already attached; at most five SCPs per target.
+    """Type enabled on the root; not already attached; at most ``scps_per_target`` SCPs.
 
     Sources: AttachPolicy (PolicyTypeNotEnabledException, DuplicatePolicyAttachmentException)
-    and the quotas page (five SCPs per root, OU or account).
+    and the quotas page (five SCPs per root, OU or account; ``lab.quotas``).
     """
     policy = _policy(backend, call.params.get("PolicyId", ""))
     target = _node(call, backend, call.params.get("TargetId", ""))
@@ -217,7 +228,7 @@ def attach_policy(call: LabCall, backend) -> ServiceError | None:
         return ServiceError(code="DuplicatePolicyAttachmentException",
                             message="The selected policy is already attached to the specified target.")
     same_type = [p for p in target.attached_policies if p.type == policy.type]
-    if policy.type == SCP and len(same_type) >= MAX_SCPS_PER_TARGET:
+    if policy.type == SCP and len(same_type) >= call.lab.quotas.scps_per_target:
         return _constraint(
             "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
             "You attempted to exceed the number of policies of a certain type that can be "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from labkit.policy import catalogue
+from labkit.quotas import QUOTAS_PAGE
 
 __all__ = ["ORG_LIMITS", "RCP_PAGE", "RCP_SYNTAX", "SCP_SYNTAX", "rcp_rules", "scp_rules",
            "trust_rules"]
@@ -15,7 +16,8 @@ __all__ = ["ORG_LIMITS", "RCP_PAGE", "RCP_SYNTAX", "SCP_SYNTAX", "rcp_rules", "s
 SCP_SYNTAX = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_syntax.html"
 RCP_SYNTAX = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_syntax.html"
 RCP_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"
-ORG_LIMITS = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html"
+#: The Organizations quotas page (its numbers live in :mod:`labkit.quotas`).
+ORG_LIMITS = QUOTAS_PAGE
 TRUST_ACTIONS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html"
 #: Actions a role trust policy may grant (IAM returns MalformedPolicyDocument otherwise).
 _TRUST = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",

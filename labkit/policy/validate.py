@@ -18,8 +18,8 @@ import json
 
 from labkit.policy.checks import Checker
 from labkit.policy.locations import JsonSyntaxError, Node, locate
-from labkit.policy.policy_types import ORG_LIMITS
 from labkit.policy.problems import PolicyValidationError, Problem
+from labkit.quotas import DOCUMENTED, OrganizationsQuotas, quotas_named
 
 __all__ = ["POLICY_TYPES", "Problem", "PolicyValidationError", "check_policy",
            "validate_command", "validate_policy"]
@@ -29,12 +29,14 @@ _FILE_TYPES = {"SCP": "scp", "RCP": "rcp", "identity": "identity", "resource": "
                "trust": "trust"}
 _FILE_KEYS = ("name", "type", "description", "threat", "sources", "document")
 
-#: SCP and RCP size limit, in characters (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html).
-SIZE_LIMIT = 5120
+#: SCP and RCP size limit, in characters, in the default quota set (kept for older
+#: callers; the check reads ``quotas``), https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html.
+SIZE_LIMIT = DOCUMENTED.scp_characters
 
 
 def validate_policy(document: str | dict, policy_type: str | None = None, *,
-                    source: str | None = None, syntax: str = "2025") -> list[Problem]:
+                    source: str | None = None, syntax: str = "2025",
+                    quotas: OrganizationsQuotas = DOCUMENTED) -> list[Problem]:
     """Every problem in a policy document, in the order they appear; ``[]`` if it is clean.
 
     ``document`` is JSON text (positions refer to it) or an already-parsed ``dict``
@@ -48,7 +50,8 @@ def validate_policy(document: str | dict, policy_type: str | None = None, *,
     ``syntax`` is ``"2025"`` (SCPs with the full IAM language, since 19 September 2025) or
     ``"pre-2025"`` (the older SCP rules); it only changes SCP checks.
 
-    Size (SCPs and RCPs, at most 5,120 characters, https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html):
+    Size (SCPs and RCPs, at most 5,120 characters, https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html;
+    ``quotas`` picks the set, :mod:`labkit.quotas`: ``MAY_2026`` allows 10,240 for an SCP):
     AWS counts every character of the ``Content`` string sent to CreatePolicy, whitespace
     included (the console strips it first). Counted here: the text itself for a bare policy
     given as text, which is what would be sent; for a ``dict`` or a labkit policy file, the
@@ -59,28 +62,34 @@ def validate_policy(document: str | dict, policy_type: str | None = None, *,
     ...     '{"Effect": "Deny", "Action": "*", "Resource": "*", "Principal": "*"}}', "scp")]
     ['principal-forbidden']
     """
-    return _validate(document, policy_type, source=source, syntax=syntax, require_type=False)
+    return _validate(document, policy_type, source=source, syntax=syntax, require_type=False,
+                     quotas=quotas)
 
 
 def check_policy(document: str | dict, policy_type: str | None = None, *,
-                 source: str | None = None, syntax: str = "2025") -> None:
+                 source: str | None = None, syntax: str = "2025",
+                 quotas: OrganizationsQuotas = DOCUMENTED) -> None:
     """Raise :class:`PolicyValidationError` if the policy has any error (warnings pass).
 
     >>> check_policy('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
     ...              '"Action": "s3:GetObject", "Resource": "*"}]}', "identity")
     """
-    problems = validate_policy(document, policy_type, source=source, syntax=syntax)
+    problems = validate_policy(document, policy_type, source=source, syntax=syntax,
+                               quotas=quotas)
     if any(p.severity == "error" for p in problems):
         raise PolicyValidationError(problems)
 
 
 def _validate(document: str | dict, policy_type: str | None, *, source: str | None,
-              syntax: str, require_type: bool) -> list[Problem]:
+              syntax: str, require_type: bool,
+              quotas: OrganizationsQuotas = DOCUMENTED) -> list[Problem]:
     if policy_type is not None and policy_type not in POLICY_TYPES:
         raise ValueError(f"policy_type must be one of {', '.join(POLICY_TYPES)}, "
                          f"not {policy_type!r}")
     if syntax not in ("2025", "pre-2025"):
         raise ValueError(f'syntax must be "2025" or "pre-2025", not {syntax!r}')
+    if not isinstance(quotas, OrganizationsQuotas):
+        raise TypeError(f"quotas must be an OrganizationsQuotas (labkit.quotas), not {quotas!r}")
     source = source or "<policy>"
     text = document if isinstance(document, str) else json.dumps(document, indent=2)
     fail = Checker(policy_type=policy_type or "identity", syntax=syntax, source=source,
@@ -109,10 +118,13 @@ def _validate(document: str | dict, policy_type: str | None, *, source: str | No
     checker = Checker(policy_type=policy_type or "identity", syntax=syntax, source=source,
                        exempt_allow=exempt)
     checker.problems = fail.problems
-    if checker.type in ("scp", "rcp") and len(counted) > SIZE_LIMIT:
+    limit = quotas.max_characters(checker.type)
+    if limit is not None and len(counted) > limit:
+        kind = checker.type.upper()
+        page = quotas.source(f"{checker.type}_characters")
         checker.add("error", "policy-too-large", policy,
-                    f"{len(counted):,} characters; an {checker.type.upper()} may have at most "
-                    f"5,120, whitespace included ({ORG_LIMITS})")
+                    f"{len(counted):,} characters; an {kind} may have at most {limit:,}, "
+                    f"whitespace included ({page}; quota set {quotas.name!r})")
     checker.document(policy)
     return sorted(checker.problems, key=lambda p: (p.line, p.column))
 
@@ -169,7 +181,8 @@ def _policy_file(root: Node, checker: Checker) -> tuple[Node | None, str | None,
 
 
 def validate_command(argv: list[str]) -> int:
-    """``labkit policy validate FILE [FILE...] [--type TYPE] [--syntax 2025|pre-2025]``.
+    """``labkit policy validate FILE [FILE...] [--type TYPE] [--syntax 2025|pre-2025]
+    [--quotas documented|may-2026]``.
 
     Prints each problem as ``file:line:column: severity: ...`` and a summary; returns 1 if
     any file has an error, else 0 (2 for bad arguments).
@@ -183,6 +196,8 @@ def validate_command(argv: list[str]) -> int:
                         help="policy type (optional for labkit policy files)")
     parser.add_argument("--syntax", choices=("2025", "pre-2025"), default="2025",
                         help="SCP language: full IAM (2025, default) or the older rules")
+    parser.add_argument("--quotas", choices=("documented", "may-2026"), default="documented",
+                        help="Organizations quota set for SCP/RCP sizes (labkit.quotas)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -197,7 +212,7 @@ def validate_command(argv: list[str]) -> int:
             errors += 1
             continue
         problems = _validate(text, args.type, source=path, syntax=args.syntax,
-                             require_type=True)
+                             require_type=True, quotas=quotas_named(args.quotas))
         for problem in problems:
             print(problem)
         errors += sum(p.severity == "error" for p in problems)
