@@ -228,11 +228,13 @@ def bundled_designs() -> list[str]:
     return sorted(p.stem for p in DESIGNS_DIR.glob("*.yaml"))
 
 
-def load_design(source: "str | Path | dict | Design") -> Design:
+def load_design(source: "str | Path | dict | Design", *, quotas=None) -> Design:
     """Read and validate a design; raise :class:`DesignError` listing every problem.
 
     ``source`` is a bundled design name (``"recommended"``), a path to a YAML file, plain
     data in the same shape, or a :class:`Design` (returned as is). Nothing is built here.
+    ``quotas`` picks the Organizations quotas the design is checked against
+    (:mod:`labkit.quotas`; default: the documented ones).
     """
     from labkit.design_check import build_design
     from labkit.design_yaml import parse_text, wrap_data
@@ -241,7 +243,7 @@ def load_design(source: "str | Path | dict | Design") -> Design:
         return source
     try:
         if isinstance(source, dict):
-            return build_design(wrap_data(source), name="design")
+            return build_design(wrap_data(source), name="design", quotas=quotas)
         path = Path(source)
         if not path.suffix and not path.exists() and (DESIGNS_DIR / f"{source}.yaml").exists():
             path = DESIGNS_DIR / f"{source}.yaml"
@@ -249,7 +251,7 @@ def load_design(source: "str | Path | dict | Design") -> Design:
             raise DesignError([Problem(where=str(source), message=(
                 f"no such design file; bundled designs are {', '.join(bundled_designs())}"))])
         return build_design(parse_text(path.read_text(encoding="utf-8"), str(path)),
-                            name=path.stem)
+                            name=path.stem, quotas=quotas)
     except ValueError as exc:
         if isinstance(exc, DesignError):
             raise

@@ -230,3 +230,16 @@ def test_validate_command_takes_the_quota_set(tmp_path, capsys):
     assert validate_command([str(path), "--type", "scp"]) == 1
     assert "may have at most 5,120" in capsys.readouterr().out
     assert validate_command([str(path), "--type", "scp", "--quotas", "may-2026"]) == 0
+
+
+def test_load_design_checks_against_the_chosen_quotas():
+    """Six SCPs on one OU: over the documented quota, within the May 2026 one."""
+    from labkit.design import DesignError, load_design
+
+    names = ["FullAWSAccess", "deny-leave-organization", "deny-root-user",
+             "deny-disable-security-services", "deny-iam-users-and-keys",
+             "deny-regions-outside-approved"]
+    data = {"policy_types": ["SCP"], "root": {"ous": [{"name": "Apps", "policies": names}]}}
+    with pytest.raises(DesignError, match="5"):
+        load_design(data)
+    assert load_design(data, quotas="may-2026").root.ous[0].name == "Apps"
