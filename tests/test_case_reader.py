@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from labkit.policy.cases import CaseError, case_from_dict, case_from_line
+from casefiles import cases_in
 
 SHARED = Path(__file__).parents[2] / "shared" / "policy-cases"
 ENGINE = Path(__file__).parent / "cases" / "engine" / "rules.jsonl"
@@ -16,8 +17,8 @@ ENGINE = Path(__file__).parent / "cases" / "engine" / "rules.jsonl"
 
 def raw_cases():
     paths = [ENGINE] + [SHARED / name for name in ("handwritten.jsonl", "sample.jsonl") if (SHARED / name).exists()]
-    lines = [line for path in paths for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [json.loads(line) for line in lines[:: max(1, len(lines) // 150)]]
+    cases = cases_in(paths)
+    return cases[:: max(1, len(cases) // 150)]
 
 
 def layouts(raw, rng):

@@ -3,8 +3,6 @@
 Each case names its operator, key, policy values, request context and the expected truth,
 and the AWS page that defines the rule (``source``).
 """
-import json
-from pathlib import Path
 
 import pytest
 
@@ -12,13 +10,9 @@ from labkit.policy.conditions import (OPERATORS, UnknownOperatorError, compile_c
                                       explain_condition, split_operator)
 from labkit.policy.model import Request
 from labkit.policy.parse import PolicyParseError, parse_policy
+from casefiles import case_params
 
-CASES_DIR = Path(__file__).parent / "cases" / "conditions"
-CASES = [
-    pytest.param(case, id=f"{path.stem}:{case['name']}")
-    for path in sorted(CASES_DIR.glob("*.jsonl"))
-    for case in map(json.loads, path.read_text().splitlines())
-]
+CASES = case_params("conditions")
 
 
 def context_of(raw: dict) -> dict:

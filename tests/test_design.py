@@ -6,11 +6,11 @@ import pytest
 
 from labkit.design import (Design, DesignError, bundled_designs, load_design,
                            validate_command)
+from casefiles import case_params
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
-CASES = [json.loads(line) for line in (HERE / "cases" / "design" / "bad_designs.jsonl")
-         .read_text().splitlines() if line.strip()]
+CASES = case_params("design/bad_designs.jsonl")
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +18,7 @@ def _repo_cwd(monkeypatch):
     monkeypatch.chdir(REPO)  # fixture paths in messages are relative to the repository
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_bad_design_reports_every_problem_where_it_is(case):
     source = f"tests/designs/{case['file']}" if "file" in case else case["design"]
     prefix = source if isinstance(source, str) else "<design>"

@@ -17,6 +17,7 @@ from labkit.applicable_policies import organization_id, scp_path
 from labkit.design import load_design
 from labkit.lab import Lab
 from labkit.policy import evaluate
+from casefiles import case_params
 
 CASES = Path(__file__).parent / "cases" / "enforcement" / "calls.jsonl"
 #: An account outside the organization (moto accepts any 12-digit id).
@@ -289,11 +290,7 @@ def test_enforce_false_turns_authorization_off_but_not_organizations_rules(lab):
         ec2.describe_instances()
 
 
-def _cases():
-    return [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
-
-
-@pytest.mark.parametrize("case", _cases(), ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_every_denial_is_the_engines_decision(lab, case):
     """Each call is made through a lab session; its outcome must be what request_for +
     evaluate give for the same request, and a denial's message the one built from it."""

@@ -7,28 +7,14 @@ must be expected: an empty list means the check passes.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 
 from labkit import Lab, exercises
 from labkit.exercises import Check
+from casefiles import case_params
 
-CASES_DIR = Path(__file__).parent / "cases" / "exercises"
-
-
-def _load_cases():
-    cases = []
-    for path in sorted(CASES_DIR.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                case = json.loads(line)
-                cases.append(pytest.param(case, id=f"{path.stem}:{number}:{case['case']}"))
-    return cases
-
-
-CASES = _load_cases()
+CASES = case_params("exercises")
 
 
 def _build(lab, case):

@@ -18,9 +18,10 @@ from labkit.design import load_design
 from labkit.guardrails import (COLOURS, GuardrailError, cell_kind, effective_permissions, guardrail,
                                guardrail_library, guardrail_names, styled)
 from labkit.lab import Lab
+from casefiles import case_params, cases_in
 
 CASES_FILE = Path(__file__).parent / "cases" / "guardrails" / "effective_permissions.jsonl"
-CASES = [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
+CASES = cases_in(CASES_FILE)
 
 #: A small organization with one of each kind of guardrail: a deny at the root, a deny-list
 #: OU with a nested OU, an allow-list OU, an OU whose FullAWSAccess was replaced by an
@@ -82,7 +83,7 @@ def test_a_lab_without_an_organization_is_refused():
 
 
 # -- the table, case by case --------------------------------------------------------------------
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES_FILE))
 def test_effective_permission_case(lab, case):
     table = effective_permissions(lab, [case["account"]], [case["action"]], [case["region"]],
                                   role=case.get("role"), resource=case.get("resource", "*"))
@@ -202,11 +203,7 @@ def test_malformed_action_is_named(lab):
 
 
 # -- the notebook's exercise checks --------------------------------------------------------------
-REGION_CASES = [json.loads(line) for line in
-                (CASES_FILE.parent / "region_deny_exercise.jsonl").read_text().splitlines() if line.strip()]
-
-
-@pytest.mark.parametrize("case", REGION_CASES, ids=[c["name"] for c in REGION_CASES])
+@pytest.mark.parametrize("case", case_params(CASES_FILE.parent / "region_deny_exercise.jsonl"))
 def test_region_deny_check_says_what_is_wrong(case):
     from labkit.guardrails import check_region_deny
 

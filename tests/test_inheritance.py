@@ -16,9 +16,10 @@ from labkit.enforcement import decide
 from labkit.inheritance import (guardrail_tree, inheritance_diagram, inheritance_dot, level_rows,
                                 quote_statement, scp_inheritance, tree_dot)
 from labkit.lab import Lab
+from casefiles import case_params
 
 HERE = Path(__file__).parent / "cases" / "guardrails"
-CASES = [json.loads(line) for line in (HERE / "inheritance.jsonl").read_text().splitlines() if line.strip()]
+CASES = case_params(HERE / "inheritance.jsonl")
 DESIGN = json.loads((HERE / "lab-design.json").read_text())
 
 
@@ -33,7 +34,7 @@ def _short(label: str) -> str:
     return label.split(" (")[0]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_level_verdicts(lab, case):
     decision = decide(lab, account=case["account"], action=case["action"], region=case["region"])
     rows = level_rows(decision)
@@ -49,7 +50,7 @@ def test_level_verdicts(lab, case):
         assert f"{label}" in source and verdict in source
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_diagram_decision_matches_the_engine(lab, case):
     decision = decide(lab, account=case["account"], action=case["action"], region=case["region"])
     assert f"Decision: {decision.result}" in inheritance_dot(decision).source

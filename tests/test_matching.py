@@ -1,19 +1,17 @@
 """Action, resource and principal matching, table-driven from tests/cases/engine/matching.jsonl."""
-import json
-from pathlib import Path
 
 import pytest
 
 from labkit.policy.matching import (compile_actions, compile_resources, normalise_arn,
                                     principal_info, wildcard_regex)
 from labkit.policy.parse import parse_policy
+from casefiles import case_params, cases_in
 
-CASES = [json.loads(line) for line in (Path(__file__).parent / "cases" / "engine" / "matching.jsonl")
-         .read_text().splitlines()]
+CASES = cases_in("engine/matching.jsonl")
 
 
 def by_kind(kind):
-    return [pytest.param(c, id=c["name"]) for c in CASES if c["kind"] == kind]
+    return case_params("engine/matching.jsonl", keep=lambda c: c["kind"] == kind)
 
 
 @pytest.mark.parametrize("case", by_kind("action"))

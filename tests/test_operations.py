@@ -10,28 +10,14 @@ authorized on ``*`` although the reference names a resource type is declared ``a
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 
 from labkit.operations import (OperationMapError, OperationRequest, iam_prefix, mapped_operations,
                                operation_map, operation_request, unmapped_operations)
+from casefiles import case_params
 
-CASES_DIR = Path(__file__).parent / "cases" / "operations"
-
-
-def _cases():
-    cases = []
-    for path in sorted(CASES_DIR.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            if line.strip():
-                case = json.loads(line)
-                cases.append(pytest.param(case, id=f"{path.stem}:{number}:{case['case']}"))
-    return cases
-
-
-CASES = _cases()
+CASES = case_params("operations")
 
 
 def _call(case: dict) -> OperationRequest:

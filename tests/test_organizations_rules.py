@@ -22,9 +22,10 @@ import pytest
 from labkit.lab import Lab
 from labkit.org_policy_rules import MAX_POLICIES
 from labkit.organizations import MAX_OUS, MAX_POLICY_CHARACTERS, check_policy_content
+from casefiles import case_params, cases_in
 
 CASES_FILE = pathlib.Path(__file__).parent / "cases" / "organizations" / "rules.jsonl"
-CASES = [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
+CASES = cases_in(CASES_FILE)
 
 
 def policy_of_length(n: int, kind: str = "scp") -> str:
@@ -112,7 +113,7 @@ def test_case_file_is_well_formed():
         assert ("ok" in case["expect"]) != ("error" in case["expect"]), case["name"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES_FILE))
 def test_rule(case):
     with Lab() as lab:
         org = lab.session("management").client("organizations")
@@ -165,9 +166,7 @@ def organizations_model():
     return botocore.session.get_session().get_service_model("organizations")
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CASES if "error" in c["expect"]],
-    ids=[c["name"] for c in CASES if "error" in c["expect"]])
+@pytest.mark.parametrize("case", case_params(CASES_FILE, keep=lambda c: "error" in c["expect"]))
 def test_error_code_and_reason_are_in_botocores_model(case):
     model = organizations_model()
     operation = model.operation_model(

@@ -4,16 +4,14 @@ gives: the same Statement, or the same error naming the policy and statement.
 Grammar of the elements: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
 (cases in tests/cases/engine/parse_paths.jsonl, plus seeded statements mixing good and bad parts).
 """
-import json
 import random
-from pathlib import Path
 
 import pytest
 
 from labkit.policy.parse import PolicyParseError, _checked_statement, _statement
+from casefiles import case_params, cases_in
 
-CASES = [json.loads(line) for line in (Path(__file__).parent / "cases" / "engine" / "parse_paths.jsonl")
-         .read_text().splitlines() if line.strip()]
+CASES = cases_in("engine/parse_paths.jsonl")
 
 
 def outcome(build, item, kind):
@@ -24,7 +22,7 @@ def outcome(build, item, kind):
     return "statement", statement, statement.fast[1:]
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c["name"]) for c in CASES])
+@pytest.mark.parametrize("case", case_params("engine/parse_paths.jsonl"))
 def test_case(case):
     got = outcome(_statement, case["statement"], case["kind"])
     assert got == outcome(_checked_statement, case["statement"], case["kind"])

@@ -18,6 +18,7 @@ from labkit.policy.cases import CaseError, case_from_dict, case_from_line, load_
 from labkit.policy.cli import main
 from labkit.policy.matrix import effective_permissions
 from labkit.policy.simulate import simulate_lines
+from casefiles import case_params
 
 SHARED = Path(__file__).parents[2] / "shared" / "policy-cases"
 ENGINE = Path(__file__).parent / "cases" / "engine"
@@ -31,7 +32,7 @@ def lines_of(path: Path) -> list[str]:
 def shared_params(name: str):
     if not SHARED.is_dir():
         return [pytest.param(None, marks=needs_shared, id="absent")]
-    return [pytest.param(line, id=json.loads(line)["name"]) for line in lines_of(SHARED / name)]
+    return case_params(SHARED / name, text=True)
 
 
 @needs_shared
@@ -53,8 +54,7 @@ def test_sample_cases_at_least_99_5_percent():
     assert 1 - len(misses) / len(rows) >= 0.995, "\n".join(misses)
 
 
-@pytest.mark.parametrize("line", [pytest.param(line, id=json.loads(line)["name"])
-                                  for path in sorted(ENGINE.glob("rules*.jsonl")) for line in lines_of(path)])
+@pytest.mark.parametrize("line", case_params(ENGINE / "rules*.jsonl", text=True))
 def test_engine_rule_case(line):
     raw = json.loads(line)
     assert raw["source"].startswith("https://docs.aws.amazon.com/")

@@ -30,6 +30,7 @@ import pytest
 from labkit.policy.cases import case_from_dict
 from labkit.policy.evaluate import evaluate
 from labkit.policy.validate import validate_policy
+from casefiles import case_params
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY_DIR = ROOT / "labkit" / "data" / "policies"
@@ -185,14 +186,6 @@ def test_org_boundary_rcp_guards_the_sts_actions_aws_lists():
     assert {"s3:*", "kms:*", "sqs:*", "secretsmanager:*"} <= set(statement["Action"])
 
 
-def _behaviour_cases():
-    cases = []
-    for path in sorted(CASES_DIR.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            if line.strip():
-                case = json.loads(line)
-                cases.append(pytest.param(case, id=f"{path.stem}:{number}:{case['case']}"))
-    return cases
 
 
 def _schema_case(case: dict) -> dict:
@@ -217,7 +210,7 @@ def _schema_case(case: dict) -> dict:
     return built
 
 
-BEHAVIOUR = _behaviour_cases()
+BEHAVIOUR = case_params(CASES_DIR)
 
 
 @pytest.mark.parametrize("case", BEHAVIOUR)

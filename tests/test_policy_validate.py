@@ -23,6 +23,7 @@ from labkit.policy.validate import (
     validate_command,
     validate_policy,
 )
+from casefiles import case_params, cases_in
 
 HERE = Path(__file__).parent
 CASES = sorted((HERE / "cases" / "validate").glob("*.jsonl"))
@@ -31,18 +32,11 @@ SOURCES = [HERE.parent / "labkit" / "policy" / name
            for name in ("checks.py", "policy_types.py", "validate.py")]
 
 
-def load_cases():
-    for path in CASES:
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
-            case = json.loads(line)
-            yield pytest.param(case, id=f"{path.stem}:{case['name']}")
-
-
 def found(problems: list[Problem]) -> list[str]:
     return sorted(f"{p.line}:{p.severity}:{p.code}" for p in problems)
 
 
-@pytest.mark.parametrize("case", list(load_cases()))
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_case(case):
     problems = validate_policy(case["document"], case["type"], syntax=case["syntax"],
                                source=case["name"])
@@ -62,8 +56,7 @@ def emitted_codes() -> set[str]:
 
 
 def test_every_code_has_a_case():
-    covered = {entry.split(":")[2] for path in CASES for line in path.read_text().splitlines()
-               for entry in json.loads(line)["expected"]}
+    covered = {entry.split(":")[2] for case in cases_in(CASES) for entry in case["expected"]}
     covered.add("type-required")  # a command-line rule, tested below
     missing = emitted_codes() - covered
     assert len(emitted_codes()) > 40
@@ -72,7 +65,7 @@ def test_every_code_has_a_case():
 
 def test_every_case_file_has_a_clean_case():
     for path in CASES:
-        cases = [json.loads(line) for line in path.read_text().splitlines()]
+        cases = cases_in(path)
         assert any(not c["expected"] for c in cases), path.name
 
 

@@ -30,9 +30,10 @@ from labkit.policy import validate as policy_validate
 from labkit.policy.validate import validate_command, validate_policy
 from labkit.quotas import (DOCUMENTED, MAY_2026, QUOTA_SETS, QUOTAS_PAGE, OrganizationsQuotas,
                            quotas_named)
+from casefiles import case_params, cases_in
 
 CASES_FILE = pathlib.Path(__file__).parent / "cases" / "quotas" / "quotas.jsonl"
-CASES = [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
+CASES = cases_in(CASES_FILE)
 TYPES = {"scp": "SERVICE_CONTROL_POLICY", "rcp": "RESOURCE_CONTROL_POLICY"}
 
 
@@ -127,14 +128,12 @@ def run_design_case(case: dict) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["check"] in ("attach", "create", "update")],
-                         ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", case_params(CASES_FILE, keep=lambda c: c["check"] in ("attach", "create", "update")))
 def test_lab_rules_follow_the_labs_quota_set(case):
     assert run_lab_case(case) == case["expect"]
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["check"] == "validate"],
-                         ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", case_params(CASES_FILE, keep=lambda c: c["check"] == "validate"))
 def test_validator_size_follows_the_quota_set(case):
     problems = validate_policy(padded(case["kind"], case["length"]), case["kind"],
                                quotas=quotas_named(case["quotas"]))
@@ -147,8 +146,7 @@ def test_validator_size_follows_the_quota_set(case):
         assert case["message"] in problem.message, problem.message
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["check"].startswith("design")],
-                         ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", case_params(CASES_FILE, keep=lambda c: c["check"].startswith("design")))
 def test_design_check_follows_the_quota_set(case):
     messages = run_design_case(case)
     if case["expect"] == "ok":

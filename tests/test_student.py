@@ -24,6 +24,7 @@ from labkit.student import (
     student_command,
     student_notebook,
 )
+from casefiles import case_params
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -179,12 +180,7 @@ def test_outputs_are_stripped_and_the_input_is_left_alone():
     assert student.cells[1].outputs == [] and student.cells[1].execution_count is None
 
 
-def _cases():
-    with CASES.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
-@pytest.mark.parametrize("case", _cases(), ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_placeholder(case):
     cells = [new_markdown_cell(case["above"], id="ask")] if case["above"] is not None else []
     make = new_markdown_cell if case.get("cell_type") == "markdown" else new_code_cell

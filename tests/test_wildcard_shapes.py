@@ -5,20 +5,18 @@ wildcard rule: ``*`` is any run of characters, ``?`` exactly one
 Cited cases in tests/cases/engine/wildcard_shapes.jsonl, one per shape, plus a seeded
 comparison with the plain regular-expression translation (:func:`wildcard_regex`).
 """
-import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 
 from labkit.policy.matching import compile_resources, compile_wildcards, normalise_arn, wildcard_regex
+from casefiles import case_params, cases_in
 
-CASES = [json.loads(line) for line in (Path(__file__).parent / "cases" / "engine" / "wildcard_shapes.jsonl")
-         .read_text().splitlines() if line.strip()]
+CASES = cases_in("engine/wildcard_shapes.jsonl")
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c["name"]) for c in CASES])
+@pytest.mark.parametrize("case", case_params("engine/wildcard_shapes.jsonl"))
 def test_shape(case):
     assert compile_resources(tuple(case["patterns"]))(normalise_arn(case["value"])) is case["expected"]
 
