@@ -1,5 +1,6 @@
 """The engine's values: policies, statements, requests and decisions (``Request`` lives in
-:mod:`labkit.policy.request` and is re-exported here).
+:mod:`labkit.policy.request`, ``Decision`` in :mod:`labkit.policy.decision`; both are
+re-exported here).
 
 Introduced in ``notebooks/02-guardrails.ipynb``. Every value is a frozen, keyword-only
 dataclass; string-or-list fields are normalised to tuples once, when parsed. Vocabulary
@@ -14,12 +15,13 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any, Callable
 
 from .conditions import check_condition, compile_condition
 from .matching import (PrincipalInfo, compile_actions, compile_resources, normalise_arn,
                        principal_entry_matches)
+from .decision import BLOCKERS, RESULTS, Decision
 from .request import Request
 from .variables import template_regex
 
@@ -48,8 +50,6 @@ class _once:  # noqa: N801 (used as a decorator, like cached_property)
         return value
 
 
-RESULTS = ("Allowed", "ExplicitlyDenied", "ImplicitlyDenied")
-BLOCKERS = ("scp", "rcp", "identity", "boundary", "session", "resource", "trust")
 POLICY_KINDS = ("identity", "boundary", "session", "scp", "rcp", "resource", "trust", "kms")
 
 
@@ -349,59 +349,3 @@ class PolicySet:
 
 
 _FLATTENED: dict[int, tuple[tuple, tuple]] = {}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Decision:
-    """What AWS would decide, what blocked it, and (computed on demand) why.
-
-    ``result`` is ``Allowed``, ``ExplicitlyDenied`` or ``ImplicitlyDenied``; ``blocked_by``
-    lists policy kinds from ``scp``, ``rcp``, ``identity``, ``boundary``, ``session``,
-    ``resource``, ``trust`` (``session`` only when the policy set has session policies).
-    ``deciding`` names the statements that decided it as ``(policy label, statement label)``.
-    """
-
-    result: str
-    blocked_by: tuple[str, ...] = ()
-    request: Request = field(repr=False)
-    policies: PolicySet = field(repr=False)
-    deciding: tuple[tuple[str, str], ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.result not in RESULTS:
-            raise ValueError(f"result must be one of {RESULTS}, got {self.result!r}")
-
-    @property
-    def allowed(self) -> bool:
-        return self.result == "Allowed"
-
-    @cached_property
-    def details(self):
-        """Per policy, the statements that matched or failed and why (see explain.py)."""
-        from .explain import explain_policies
-        return explain_policies(self.request, self.policies)
-
-    @cached_property
-    def scp_levels(self):
-        """Per SCP level: label, ``allows`` / ``denies`` / ``no-allow``, deciding statement."""
-        from .explain import level_outcomes
-        return level_outcomes(self.request, self.policies.scps)
-
-    @cached_property
-    def rcp_levels(self):
-        """Per RCP level, as :attr:`scp_levels`."""
-        from .explain import level_outcomes
-        return level_outcomes(self.request, self.policies.rcps)
-
-    def __str__(self) -> str:
-        from .explain import sentence
-        return sentence(self)
-
-    def to_frame(self):
-        """The explanation as a pandas DataFrame, one row per statement."""
-        from .explain import to_frame
-        return to_frame(self)
-
-    def _repr_html_(self) -> str:
-        from html import escape
-        return f"<p><b>{escape(self.result)}</b>: {escape(str(self))}</p>" + self.to_frame().to_html(index=False)
