@@ -30,10 +30,13 @@ import re
 import tempfile
 import warnings
 from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from labkit import safety
+from labkit.admin_roles import (
+    ADMIN_ROLE, ADMINISTRATOR_ACCESS_ARN, MEMBER_ROLE, create_admin_role,  # noqa: F401 (kept importable here)
+    ensure_administrator_access, has_role,
+)
 from labkit.quotas import OrganizationsQuotas, quotas_named
 from labkit.sessions import (
     LabCall, ServiceError, ServiceReply, install_handlers, new_botocore_session,
@@ -46,11 +49,6 @@ __all__ = [
     "ADMIN_ROLE", "MEMBER_ROLE", "Lab", "LabCall", "LabError", "ServiceError", "ServiceReply",
 ]
 
-#: The administrator role the lab creates in the management account.
-ADMIN_ROLE = "LabAdmin"
-#: The role AWS creates in each account made with CreateAccount.
-MEMBER_ROLE = "OrganizationAccountAccessRole"
-ADMINISTRATOR_ACCESS_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 SESSION_NAME = "labkit"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
@@ -59,42 +57,6 @@ Guard = Callable[[LabCall], "ServiceError | ServiceReply | None"]
 
 class LabError(RuntimeError):
     """The lab was used wrongly: it is closed, or an account or role does not exist."""
-
-
-@cache
-def _administrator_access_data() -> dict[str, Any]:
-    import json
-
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-
-    return json.loads(aws_managed_policies_data)["AdministratorAccess"]
-
-
-def _iam_backend(account_id: str):
-    from moto.iam.models import iam_backends
-
-    return iam_backends[account_id]["global"]
-
-
-def _ensure_administrator_access(account_id: str, role_name: str) -> None:
-    """Attach AWS's ``AdministratorAccess`` to a role, loading just that managed policy.
-
-    moto can load all ~1,600 AWS managed policies into every account; the lab loads only
-    this one, from moto's own copy of AWS's document, into the accounts that need it.
-    """
-    from moto.iam.models import AWSManagedPolicy
-
-    iam = _iam_backend(account_id)
-    policy = iam.managed_policies.get(ADMINISTRATOR_ACCESS_ARN)
-    if policy is None:
-        policy = AWSManagedPolicy.from_data(
-            "AdministratorAccess", account_id, iam.region_name, _administrator_access_data()
-        )
-        iam.managed_policies[policy.arn] = policy
-        iam.aws_managed_policies.append(policy)
-    role = iam.get_role(role_name)
-    if ADMINISTRATOR_ACCESS_ARN not in role.managed_policies:
-        policy.attach_to(role)
 
 
 class Lab:
@@ -324,10 +286,9 @@ class Lab:
 
     def _assume(self, account_id: str, role: str) -> dict[str, str]:
         management = self.management_account_id
-        roles = _iam_backend(account_id).roles
-        if not any(r.name == role for r in roles.values()):
+        if not has_role(account_id, role):
             if account_id == management and role == ADMIN_ROLE:
-                self._create_admin_role()
+                create_admin_role(self._root().client("iam"), management)
             else:
                 raise LabError(
                     f"no role {role!r} in account {account_id}: "
@@ -335,7 +296,7 @@ class Lab:
                        else f"is {account_id} an account of the organization? "
                             f"{MEMBER_ROLE} exists in accounts made with CreateAccount"))
         elif role == MEMBER_ROLE:
-            _ensure_administrator_access(account_id, role)
+            ensure_administrator_access(account_id, role)
         # Member roles are assumed from the management account's administrator, as in AWS.
         caller = self._root() if account_id == management else self._admin_caller()
         sts = caller.client("sts", region_name=self.region)
@@ -345,21 +306,6 @@ class Lab:
 
     def _admin_caller(self) -> boto3.Session:
         return self.session("management", ADMIN_ROLE, self.region)
-
-    def _create_admin_role(self) -> None:
-        import json
-
-        management = self.management_account_id
-        iam = self._root().client("iam")
-        iam.create_role(
-            RoleName=ADMIN_ROLE,
-            Description="labkit: the administrator who runs the management account",
-            AssumeRolePolicyDocument=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                               "Principal": {"AWS": f"arn:aws:iam::{management}:root"}}],
-            }))
-        _ensure_administrator_access(management, ADMIN_ROLE)
 
     # -- guards -----------------------------------------------------------------------
     def add_guard(self, guard: Guard, *, authorization: bool | None = None,
@@ -400,7 +346,7 @@ class Lab:
         if call.service == "organizations" and call.operation == "CreateAccount":
             status = parsed.get("CreateAccountStatus", {})
             if status.get("AccountId"):
-                _ensure_administrator_access(
+                ensure_administrator_access(
                     status["AccountId"], call.params.get("RoleName") or MEMBER_ROLE)
 
     # -- designs ----------------------------------------------------------------------
