@@ -55,3 +55,18 @@ def test_operations_command_rejects_unknown_service(capsys):
 
     assert main(["operations", "nosuch"]) == 2
     assert "unknown boto3 service 'nosuch'" in capsys.readouterr().out
+
+
+def test_the_documented_example_cases_give_their_expected_decisions(capsys):
+    """docs/examples/policy-cases.jsonl (from the shared handwritten cases) is what the
+    README tells a newcomer to run; each line must come out as it expects."""
+    import json
+    from pathlib import Path
+
+    from labkit.cli import main
+
+    path = Path(__file__).parents[1] / "docs" / "examples" / "policy-cases.jsonl"
+    expected = [json.loads(line)["expected"] for line in path.read_text().splitlines() if line]
+    assert main(["policy", "simulate", str(path)]) == 0
+    got = [json.loads(line)["decision"] for line in capsys.readouterr().out.splitlines()]
+    assert got == expected

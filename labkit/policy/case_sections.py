@@ -1,7 +1,7 @@
 """A case line's policy sections, from their JSON text to the engine's values.
 
 Introduced in ``notebooks/02-guardrails.ipynb``; used by :func:`labkit.policy.cases.case_from_line`
-(case format: ``../shared/policy-cases/SCHEMA.md``). Each policy is keyed by its own text
+(case format: ``docs/policy-case-format.md``). Each policy is keyed by its own text
 and each organization level by its own, so a policy or a level shared by many cases is
 decoded and parsed once per process, and a level seen before is not even decoded again.
 Anything unusual returns None, and the caller decodes the section whole (for its messages).

@@ -1,4 +1,4 @@
-"""Policy simulation cases in the ``../shared/policy-cases/SCHEMA.md`` format.
+"""Policy simulation cases in the ``docs/policy-case-format.md`` format.
 
 Introduced in ``notebooks/02-guardrails.ipynb``. One case is a request plus every policy AWS
 would weigh for it; a file of cases is JSON Lines. Beyond SCHEMA.md, a case may carry

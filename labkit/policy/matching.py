@@ -11,7 +11,7 @@ Introduced in ``notebooks/02-guardrails.ipynb``. The rules:
   page for the resource part, and the Resource element page:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html ). The partition and
   service parts compare case-insensitively: no AWS page states this; it is the rule of the
-  shared case format (``../shared/policy-cases/SCHEMA.md``), chosen because those parts are
+  shared case format (``docs/policy-case-format.md``), chosen because those parts are
   fixed lower-case names (``aws``, ``s3``, ...) that AWS itself never writes otherwise, while
   a policy author may (``arn:aws:S3:::bucket``), and the case files' independent simulator
   reads them that way. A learner's policy should still write them in lower case.
