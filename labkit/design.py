@@ -248,16 +248,35 @@ def load_design(source: "str | Path | dict | Design", *, quotas=None) -> Design:
         if not path.suffix and not path.exists() and (DESIGNS_DIR / f"{source}.yaml").exists():
             path = DESIGNS_DIR / f"{source}.yaml"
         if not path.exists():
+            from labkit.suggest import did_you_mean
+
             raise DesignError([Problem(where=str(source), message=(
-                f"no such design file; bundled designs are {', '.join(bundled_designs())}"))])
-        return build_design(parse_text(path.read_text(encoding="utf-8"), str(path)),
-                            name=path.stem, quotas=quotas)
+                f"no such design file; bundled designs are {', '.join(bundled_designs())}"
+                + did_you_mean(str(source), bundled_designs())))])
+        return build_design(parse_text(_read_text(path), str(path)), name=path.stem,
+                            quotas=quotas)
     except ValueError as exc:
         if isinstance(exc, DesignError):
             raise
         if len(exc.args) == 2 and isinstance(exc.args[1], list):
             raise DesignError([Problem(where=p.where, message=p.message) for p in exc.args[1]]) from None
         raise
+
+
+def _read_text(path: Path) -> str:
+    """A design file's text, or a DesignError naming the file (a folder, unreadable, not UTF-8)."""
+    if path.is_dir():
+        raise DesignError([Problem(where=str(path), message=(
+            "is a directory, not a design file; give a .yaml file or a bundled design name"))])
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise DesignError([Problem(where=f"{path}:{line}", message=(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the design as UTF-8"))]) from None
+    except OSError as exc:
+        raise DesignError([Problem(where=str(path), message=(
+            f"cannot read the design file: {exc.strerror}"))]) from None
 
 
 def apply_design(lab, design) -> "Any":
@@ -278,6 +297,8 @@ def validate_command(argv: list[str]) -> int:
     """``labkit validate DESIGN``: print every problem (file:line: message) and exit 1, or a summary."""
     import argparse
 
+    from labkit.suggest import plural
+
     parser = argparse.ArgumentParser(prog="labkit validate",
                                      description="Check an organization design before building it.")
     parser.add_argument("design", help="a design file, or a bundled design name: "
@@ -288,13 +309,14 @@ def validate_command(argv: list[str]) -> int:
     except DesignError as exc:
         for p in exc.problems:
             print(p)
-        print(f"{len(exc.problems)} problem(s) in {args.design}", file=sys.stderr)
+        print(f"{plural(len(exc.problems), 'problem')} in {args.design}", file=sys.stderr)
         return 1
     ous = sum(1 for _ in design.walk()) - 1
-    print(f"{args.design}: OK: {ous} OUs, {len(design.accounts) + 1} accounts "
-          f"(management included), {len(design.policies)} policies, "
+    print(f"{args.design}: OK: {plural(ous, 'OU')}, {plural(len(design.accounts) + 1, 'account')} "
+          f"(management included), {plural(len(design.policies), 'policy', 'policies')}, "
           f"policy types {', '.join(design.policy_types) or 'none'}")
     return 0
+
 
 
 def generated_design(*, ous: int = 50, accounts: int = 1000, policy_types=("SCP", "RCP")) -> Design:

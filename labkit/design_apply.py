@@ -1,8 +1,11 @@
 """Build a :class:`~labkit.design.Design` with real boto3 AWS Organizations calls.
 
 Introduced in ``notebooks/01-organizations``, where the same calls are made by hand. The
-design is validated first (:func:`labkit.design.load_design`), so bad input is refused
-before the first call. Then, from the management account:
+design is validated first (:func:`labkit.design.load_design`), and checked again against
+the lab's own Organizations quotas (``lab.quotas``: a design loaded with
+``quotas="may-2026"`` may hold 6 SCPs on one node, a default ``Lab()`` refuses them), so
+bad input is refused before the first call and nothing is half applied
+(https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html). Then, from the management account:
 
 1. ``CreateOrganization(FeatureSet="ALL")`` unless the account already has one (policies
    need all features:
@@ -28,15 +31,19 @@ import time
 from dataclasses import dataclass
 from typing import Mapping
 
-from labkit.design import (POLICY_TYPE_NAMES, PURPOSE_TAG, Account, Design, PolicyRef,
-                           load_design)
+from labkit.design import (POLICY_TYPE_NAMES, PURPOSE_TAG, Account, Design, DesignError,
+                           PolicyRef, Problem, load_design)
 
-__all__ = ["Applied", "apply_design"]
+__all__ = ["Applied", "apply_design", "quota_problems"]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Applied:
-    """What :func:`apply_design` built: ids by design name, and the number of API calls."""
+    """What :func:`apply_design` built: ids by design name, and the number of API calls.
+
+    It shows itself briefly (a notebook cell ending in ``lab.apply(...)`` prints one line,
+    or a small table in Jupyter); the ids are in its fields.
+    """
 
     design: Design
     root_id: str
@@ -45,6 +52,24 @@ class Applied:
     account_ids: Mapping[str, str]   # "prod-app" -> 123456789012 (management included)
     policy_ids: Mapping[str, str]    # "deny-root-user" -> p-...
     calls: int
+
+    def counts(self) -> dict[str, int]:
+        """How many OUs (root not counted), accounts (management included), policies
+        (AWS managed included) and API calls."""
+        return {"OUs": len(self.ou_ids) - 1, "accounts": len(self.account_ids),
+                "policies": len(self.policy_ids), "calls": self.calls}
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k.lower()}={v}" for k, v in self.counts().items())
+        return f"Applied(design={self.design.name!r}, {counts})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
+                       for k, v in self.counts().items())
+        return (f"<table><caption>Applied design {html.escape(self.design.name)} "
+                f"(root {html.escape(self.root_id)})</caption>{rows}</table>")
 
 
 class _Org:
@@ -72,7 +97,11 @@ def apply_design(lab, design) -> Applied:
     """Validate ``design`` (a Design, bundled name, path or dict), then build it in ``lab``."""
     from botocore.exceptions import ClientError
 
-    design = load_design(design)
+    quotas = getattr(lab, "quotas", None)
+    design = load_design(design, quotas=quotas)
+    problems = quota_problems(design, quotas)
+    if problems:
+        raise DesignError(problems)
     org = _Org(lab.session("management"))
     try:
         org("describe_organization")
@@ -132,6 +161,42 @@ def apply_design(lab, design) -> Applied:
     return Applied(design=design, root_id=root["Id"], management_account_id=management_id,
                    ou_ids=ou_ids, account_ids=account_ids, policy_ids=policy_ids,
                    calls=org.calls)
+
+
+def quota_problems(design: Design, quotas=None) -> tuple[Problem, ...]:
+    """Where ``design`` breaks the Organizations ``quotas`` (a set or its name; default the
+    documented one): OU depth, SCPs/RCPs per root, OU or account, characters per policy.
+
+    Each problem names the node (``recommended:Root/Workloads``, ``recommended:account
+    'prod-app'``) or the policy; the quota set is named in the message.
+    """
+    from labkit.quotas import quotas_named
+
+    q = quotas_named(quotas)
+    where = design.name
+    problems = []
+    nodes = [(f"{where}:{path}", path.count("/"), ou.policies) for path, ou in design.walk()]
+    nodes += [(f"{where}:account {a.name!r}", 0, a.policies)
+              for a in (design.management,) + design.accounts]
+    for place, depth, policies in nodes:
+        if depth > q.ou_depth:
+            problems.append(Problem(where=place, message=(
+                f"OU is {depth} levels below the root; the lab's quota set {q.name!r} "
+                f"allows {q.ou_depth}")))
+        for kind in ("SCP", "RCP"):
+            count = sum(1 for p in policies if p.type == kind)
+            if count > q.max_per_target(kind):
+                problems.append(Problem(where=place, message=(
+                    f"{count} {kind}s attached; the lab's quota set {q.name!r} allows "
+                    f"{q.max_per_target(kind)} per root, OU or account "
+                    "(attach fewer, or build it in a Lab(quotas=...) that allows more)")))
+    for ref in design.policies:
+        limit = q.max_characters(ref.type)
+        if ref.content and limit is not None and len(ref.content) > limit:
+            problems.append(Problem(where=f"{where}:policy {ref.name!r}", message=(
+                f"{len(ref.content)} characters; the lab's quota set {q.name!r} allows "
+                f"{limit} for an {ref.type}")))
+    return tuple(problems)
 
 
 def _policies(org: _Org, design: Design) -> dict[str, str]:

@@ -17,8 +17,13 @@ Each rule names the AWS page that defines it:
 - A policy type must be enabled before policies of that type attach
   (``PolicyTypeNotEnabledException``,
   https://docs.aws.amazon.com/organizations/latest/APIReference/API_AttachPolicy.html).
-- Account names are unique within a design: a lab rule (names are how ``lab.session``
-  finds accounts), not an AWS one.
+- Account names are unique within a design, and ``management`` is reserved for the
+  management account: a lab rule (names are how ``lab.session`` finds accounts), not an
+  AWS one.
+
+Misspelt names (a key, a policy, a policy type) get a "did you mean" hint
+(:mod:`labkit.suggest`); how ``policy_types`` is read and reported is
+:mod:`labkit.design_policy_types`.
 """
 from __future__ import annotations
 
@@ -29,8 +34,10 @@ from pathlib import Path
 
 from labkit.design import (AWS_MANAGED, OU, Account, Design, DesignError, PolicyRef,
                            Problem)
+from labkit.design_policy_types import read_policy_types, report_not_enabled
 from labkit.design_yaml import Located
 from labkit.quotas import DOCUMENTED, OrganizationsQuotas, quotas_named
+from labkit.suggest import did_you_mean
 
 __all__ = ["MAX_OU_DEPTH", "MAX_POLICIES_PER_TARGET", "MAX_POLICY_CHARS", "build_design",
            "library_policies"]
@@ -82,6 +89,8 @@ class _Checker:
         self.quotas = quotas
         self.problems: list[Problem] = []
         self.seen_nodes: dict[int, str] = {}
+        self.not_enabled: dict[str, list[tuple[str, str]]] = {}  # type -> [(where, policy)]
+        self.types_misspelt = False  # a key close to 'policy_types' was written instead
 
     def bad(self, where: str, message: str) -> None:
         self.problems.append(Problem(where=where, message=message))
@@ -94,8 +103,11 @@ class _Checker:
             return {}
         for key, value in node.value.items():
             if key not in keys:
-                self.bad(node.keys.get(key, value.where), f"unknown key {key!r} in {what} "
-                                      f"(expected one of {', '.join(sorted(keys))})")
+                hint = did_you_mean(key, keys)
+                if "policy_types" in hint:
+                    self.types_misspelt = True
+                self.bad(node.keys.get(key, value.where), f"unknown key {key!r} in {what}"
+                         + (hint or f" (expected one of {', '.join(sorted(keys))})"))
         if node.identity:
             if node.identity in self.seen_nodes:
                 self.bad(node.where, f"{what} is placed again here through a YAML alias (first at "
@@ -135,7 +147,7 @@ def build_design(top: Located, *, name: str = "design",
     """
     c = _Checker(quotas_named(quotas))
     data = c.mapping(top, TOP_KEYS, "the design")
-    types = _policy_types(c, data.get("policy_types"))
+    types = read_policy_types(c, data.get("policy_types"))
     inline = _inline_policies(c, data.get("policies"))
     resolve = _resolver(c, inline, types)
     mgmt = c.mapping(data.get("management"), MANAGEMENT_KEYS, "management")
@@ -156,6 +168,7 @@ def build_design(top: Located, *, name: str = "design",
         c.bad(top.where, "the design needs a 'root' mapping")
     root = _ou(c, root_node, depth=0, resolve=resolve, names=names, emails=emails,
                where=root_node.where if root_node else top.where)
+    report_not_enabled(c, "policy_types" in data)
     if c.problems:
         c.problems.sort(key=_order)
         raise DesignError(c.problems)
@@ -165,16 +178,6 @@ def build_design(top: Located, *, name: str = "design",
 def _order(p: Problem):
     file, _, line = p.where.rpartition(":")
     return (file, int(line)) if line.isdigit() else (file, 0)
-
-
-def _policy_types(c: _Checker, node: Located | None) -> tuple[str, ...]:
-    out = []
-    for item in c.items(node, "policy_types"):
-        if item.value not in ("SCP", "RCP"):
-            c.bad(item.where, f"unknown policy type {item.value!r} (expected SCP or RCP)")
-        elif item.value not in out:
-            out.append(item.value)
-    return tuple(sorted(out, key=["SCP", "RCP"].index))
 
 
 def _inline_policies(c: _Checker, node: Located | None) -> dict[str, PolicyRef | None]:
@@ -269,8 +272,7 @@ def _resolver(c: _Checker, inline: dict[str, PolicyRef], types: tuple[str, ...])
             if ref is None:
                 continue
             if ref.type not in types:
-                c.bad(item.where, f"{ref.name!r} is an {ref.type}, but policy type {ref.type} "
-                                  "is not enabled (add it to policy_types)")
+                c.not_enabled.setdefault(ref.type, []).append((item.where, ref.name))
             elif ref in listed:
                 c.bad(item.where, f"{ref.name!r} is listed twice on {target}")
             else:
@@ -302,8 +304,9 @@ def _lookup(c: _Checker, item: Located, inline: dict[str, PolicyRef]) -> PolicyR
         return PolicyRef(name=name, type=AWS_MANAGED[name], source="aws-managed")
     ref, problem = library_policies().get(name, (None, ""))
     if ref is None:
+        hint = did_you_mean(name, [*inline, *AWS_MANAGED, *library_policies()])
         c.bad(item.where, problem or f"unknown policy {name!r}: not AWS managed, not inline, "
-                                     f"and no {LIBRARY_DIR.name}/{name}.json in the library")
+                                     f"and no {LIBRARY_DIR.name}/{name}.json in the library{hint}")
     return ref
 
 
@@ -337,6 +340,7 @@ def _ou(c: _Checker, node: Located | None, *, depth: int, resolve, names, emails
     if depth > c.quotas.ou_depth:
         c.bad(where, f"OU {name!r} is {depth} levels below the root; AWS allows at most "
                      f"{c.quotas.ou_depth}")
+    policies = resolve(d.get("policies"), where, "the root" if depth == 0 else f"OU {name!r}")
     children: list[OU] = []
     for child in c.items(d.get("ous"), f"ous of {name}"):
         ou = _ou(c, child, depth=depth + 1, resolve=resolve, names=names, emails=emails,
@@ -349,15 +353,17 @@ def _ou(c: _Checker, node: Located | None, *, depth: int, resolve, names, emails
                 c.items(d.get("accounts"), f"accounts of {name}")]
     return OU(name=name, ous=tuple(sorted(children, key=lambda o: o.name)),
               accounts=tuple(sorted(accounts, key=lambda a: a.name)),
-              policies=resolve(d.get("policies"), where,
-                               "the root" if depth == 0 else f"OU {name!r}"))
+              policies=policies)
 
 
 def _account(c: _Checker, node: Located, resolve, names, emails) -> Account:
     d = c.mapping(node, ACCOUNT_KEYS, "an account")
     name = c.text(d.get("name"), "account name", node.where, max_len=50) or "?"
     email = c.text(d.get("email"), f"email of account {name!r}", node.where)
-    if name in names:
+    if name == "management":
+        c.bad(node.where, "the account name 'management' is reserved for the management "
+                          "account (lab.session('management')); give this account another name")
+    elif name in names:
         c.bad(node.where, f"duplicate account name {name!r} (first at {names[name]})")
     names.setdefault(name, node.where)
     if email:

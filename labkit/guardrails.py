@@ -121,9 +121,11 @@ def guardrail(name: str) -> Guardrail:
     """The library guardrail ``name`` (``labkit/data/policies/NAME.json``)."""
     path = LIBRARY_DIR / f"{name}.json"
     if not path.is_file():
+        from labkit.suggest import did_you_mean
+
         raise GuardrailError(
             f"no guardrail named {name!r} in {LIBRARY_DIR}; the library has: "
-            + ", ".join(guardrail_names()))
+            + ", ".join(guardrail_names()) + did_you_mean(name, guardrail_names()))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
