@@ -17,22 +17,31 @@ from typing import IO, Iterable, Iterator
 from .cases import CaseError, case_from_line
 from .evaluate import evaluate
 
-__all__ = ["simulate_lines", "simulate_stream"]
+__all__ = ["simulate_cases", "simulate_lines", "simulate_stream"]
 
 
 def simulate_lines(lines: Iterable[str], *, source: str = "<cases>") -> Iterator[dict]:
     """Evaluate each case line; yield ``{"name", "decision", "blocked_by", "error"}``."""
+    for row, _expected, _where in simulate_cases(lines, source=source):
+        yield row
+
+
+def simulate_cases(lines: Iterable[str], *, source: str = "<cases>") -> Iterator[tuple[dict, str | None, str]]:
+    """Like :func:`simulate_lines`, with each case's ``expected`` result (None when the
+    case gives none, or cannot be read) and where it is (``FILE line N``)."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        where = f"{source} line {number}"
         try:
-            case = case_from_line(line, where=f"{source} line {number}")
+            case = case_from_line(line, where=where)
         except CaseError as exc:
-            yield {"name": _name_of(line), "decision": None, "blocked_by": [], "error": str(exc)}
+            yield ({"name": _name_of(line), "decision": None, "blocked_by": [], "error": str(exc)},
+                   None, where)
             continue
         decision = evaluate(case.request, case.policies)
-        yield {"name": case.name, "decision": decision.result,
-               "blocked_by": list(decision.blocked_by), "error": None}
+        yield ({"name": case.name, "decision": decision.result,
+                "blocked_by": list(decision.blocked_by), "error": None}, case.expected, where)
 
 
 def _name_of(line: str) -> str | None:
