@@ -25,7 +25,7 @@ from pathlib import Path
 
 from labkit.design import OU, Account, Design, PolicyRef, bundled_designs, load_design
 
-__all__ = ["diagrams_command", "org_tree", "tree_dot"]
+__all__ = ["diagrams_command", "no_organization_dot", "org_tree", "tree_dot"]
 
 _FONT = "Helvetica"
 _COLOURS = {"root": "#dbe9f6", "ou": "#eef4e8", "account": "#ffffff", "management": "#fde2e2",
@@ -42,6 +42,23 @@ def _design_of(source) -> Design:
     if hasattr(source, "client"):
         return snapshot(source)  # a boto3 Session
     return load_design(source)
+
+
+def no_organization_dot(account_id: str | None = None):
+    """The picture of a lab before its organization exists: the management account alone,
+    with how to create the organization (:data:`labkit.snapshot.NO_ORGANIZATION`)."""
+    import graphviz
+
+    from labkit.snapshot import NO_ORGANIZATION
+
+    g = graphviz.Digraph("organization", graph_attr={
+        "fontname": _FONT, "labelloc": "t", "label": "No organization yet"},
+        node_attr={"fontname": _FONT, "fontsize": "10", "shape": "box", "style": "rounded,filled"})
+    title = "management" + (f" ({account_id})" if account_id else "")
+    g.node("acct/management", _label(title, "the account that will create the organization",
+                                     [NO_ORGANIZATION.split(": ", 1)[1]]),
+           fillcolor=_COLOURS["management"], color="#c0392b", penwidth="2")
+    return g
 
 
 def _policy_lines(policies: tuple[PolicyRef, ...], types: tuple[str, ...]) -> list[str]:
@@ -113,7 +130,8 @@ def _draw_ou(g, ou: OU, path: str, node_id: str, max_accounts: int, pol) -> None
         own = sum(1 for a in hidden if pol(a.policies))
         note = f"{own} with their own policies" if own else None
         more_id = f"more/{path}"
-        g.node(more_id, _label(f"+ {len(hidden)} more accounts", note, []),
+        g.node(more_id, _label(f"+ {len(hidden)} more account{'s' if len(hidden) != 1 else ''}",
+                               note, []),
                fillcolor=_COLOURS["more"], style="filled,dashed")
         g.edge(node_id, more_id, style="dashed")
 
@@ -125,60 +143,129 @@ def _count(ou: OU) -> int:
 def org_tree(source, *, max_accounts: int = 8, show_policies: bool = True):
     """Draw an organization: ``source`` is a Design, a Lab, a boto3 Session, or a design name/path.
 
-    Returns a ``graphviz.Digraph``, which displays itself in Jupyter.
+    Returns a ``graphviz.Digraph``, which displays itself in Jupyter. A lab (or session)
+    with no organization yet is drawn as its management account alone, with how to create
+    the organization.
     """
     from labkit.render import ensure_renderer
 
-    g = tree_dot(_design_of(source), max_accounts=max_accounts, show_policies=show_policies)
+    from labkit.snapshot import NoOrganizationError
+
+    try:
+        g = tree_dot(_design_of(source), max_accounts=max_accounts, show_policies=show_policies)
+    except NoOrganizationError:
+        if not (hasattr(source, "session") or hasattr(source, "client")):
+            raise
+        g = no_organization_dot(getattr(source, "management_account_id", None))
     ensure_renderer()
     return g
 
 
-def _default_out() -> Path:
+def _default_out(own_designs: bool = False) -> Path:
+    """``diagrams/`` of the repository for the bundled designs; ``./diagrams`` for yours."""
     repo = Path(__file__).resolve().parents[1]
-    return repo / "diagrams" if (repo / "pyproject.toml").exists() else Path("diagrams")
+    if own_designs or not (repo / "pyproject.toml").exists():
+        return Path("diagrams")
+    return repo / "diagrams"
 
 
-def _bundled_graphs() -> dict:
-    """Every picture ``labkit diagrams`` writes: per bundled design, its OU tree (NAME) and
-    its SCP guardrails attached and inherited at each node (NAME-guardrails)."""
+def _design_graphs(designs) -> dict:
+    """Every picture ``labkit diagrams`` writes: per design, its OU tree (NAME) and its SCP
+    guardrails attached and inherited at each node (NAME-guardrails)."""
     from labkit.inheritance import tree_dot as guardrail_dot
 
     graphs = {}
-    for name in bundled_designs():
-        design = load_design(name)
-        graphs[name] = tree_dot(design)
-        graphs[f"{name}-guardrails"] = guardrail_dot(design, kind="SCP", max_accounts=4)
+    for design in designs:
+        graphs[design.name] = tree_dot(design)
+        graphs[f"{design.name}-guardrails"] = guardrail_dot(design, kind="SCP", max_accounts=4)
     return graphs
 
 
-def diagrams_command(argv: list[str]) -> int:
-    """``labkit diagrams [--check] [--out DIR]``: bundled designs -> DIR/NAME.dot and NAME.svg,
-    with DIR/NAME-guardrails.* showing each node's attached and inherited SCPs.
+def _bundled_graphs() -> dict:
+    """The pictures of every bundled design (see :func:`_design_graphs`)."""
+    return _design_graphs(load_design(name) for name in bundled_designs())
 
-    With ``--check`` nothing is written: it exits 1 and lists every stale or missing DOT
-    file (SVG bytes differ between renderers, so only DOT source is compared).
+
+def _load_all(sources: list[str]) -> list[Design]:
+    """Each design file named, validated; DesignError listing every problem in all of them."""
+    from labkit.design import DesignError
+
+    designs, problems, seen = [], [], {}
+    for source in sources:
+        try:
+            design = load_design(source)
+        except DesignError as exc:
+            problems += exc.problems
+            continue
+        if design.name in seen:
+            from labkit.design import Problem
+
+            problems.append(Problem(where=source, message=(
+                f"draws to {design.name}.svg, as {seen[design.name]} does; rename one")))
+            continue
+        seen[design.name] = source
+        designs.append(design)
+    if problems:
+        raise DesignError(problems)
+    return designs
+
+
+def _stale(out: Path, graphs: dict, *, extra: bool) -> list[str]:
+    """Files in ``out`` to regenerate, one per picture: its DOT file if missing or different,
+    else its SVG if missing; and (``extra``) DOT files of no design."""
+    stale = []
+    for name, g in graphs.items():
+        dot, svg = out / f"{name}.dot", out / f"{name}.svg"
+        if not dot.exists() or dot.read_text(encoding="utf-8") != g.source:
+            stale.append(dot)
+        elif not svg.exists():
+            stale.append(svg)
+    if extra:
+        stale += [p for p in sorted(out.glob("*.dot")) if p.stem not in graphs]
+    return [f"stale: {p}" for p in stale]
+
+
+def diagrams_command(argv: list[str]) -> int:
+    """``labkit diagrams [DESIGN ...] [--check] [--out DIR]``: designs -> DIR/NAME.dot and
+    NAME.svg, with DIR/NAME-guardrails.* showing each node's attached and inherited SCPs.
+
+    With no DESIGN, the bundled designs into the repository's ``diagrams/``; with design
+    files (or bundled names), those designs into ``./diagrams``. With ``--check`` nothing is
+    written: it exits 1 and lists every stale or missing DOT file and every missing SVG
+    (SVG bytes differ between renderers, so only DOT source is compared).
     """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="labkit diagrams",
-                                     description="Render every bundled design into diagrams/.")
-    parser.add_argument("--check", action="store_true", help="only report stale files")
+    from labkit.design import DesignError
+    from labkit.suggest import plural
+
+    parser = argparse.ArgumentParser(
+        prog="labkit diagrams",
+        description="Draw designs (OU tree and SCP guardrails): the bundled ones into the "
+                    "repository's diagrams/, or the design files given into ./diagrams.")
+    parser.add_argument("designs", nargs="*", metavar="DESIGN",
+                        help="design files (.yaml) or bundled design names; default: every "
+                             "bundled design")
+    parser.add_argument("--check", action="store_true", help="only report stale or missing files")
     parser.add_argument("--out", type=Path, default=None, help="output directory")
     args = parser.parse_args(argv)
-    out: Path = args.out or _default_out()
-    graphs = _bundled_graphs()
+    out: Path = args.out or _default_out(bool(args.designs))
+    try:
+        graphs = _design_graphs(_load_all(args.designs)) if args.designs else _bundled_graphs()
+    except DesignError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    designs = plural(len(graphs) // 2, "design")
     if args.check:
-        stale = [str(out / f"{n}.dot") for n, g in graphs.items()
-                 if not (out / f"{n}.dot").exists()
-                 or (out / f"{n}.dot").read_text(encoding="utf-8") != g.source]
-        stale += [str(p) for p in sorted(out.glob("*.dot")) if p.stem not in graphs]
-        for path in stale:
-            print(f"stale: {path}")
+        stale = _stale(out, graphs, extra=not args.designs)
+        for line in stale:
+            print(line)
         if stale:
-            print("run `labkit diagrams` to regenerate", file=sys.stderr)
+            print("run `labkit diagrams"
+                  + "".join(f" {d}" for d in args.designs) + "` to regenerate", file=sys.stderr)
             return 1
-        print(f"diagrams up to date in {out} ({len(graphs)} designs)")
+        print(f"diagrams up to date in {out} ({designs}, {plural(len(graphs), 'diagram')})")
         return 0
     from labkit.render import ensure_renderer
 
@@ -188,4 +275,5 @@ def diagrams_command(argv: list[str]) -> int:
         (out / f"{name}.dot").write_text(g.source, encoding="utf-8")
         (out / f"{name}.svg").write_bytes(g.pipe(format="svg"))
         print(f"wrote {out / name}.dot and .svg")
+    print(f"{designs}, {plural(len(graphs), 'diagram')} in {out}")
     return 0

@@ -282,9 +282,9 @@ def _accounts(lab, view, accounts: Iterable[str] | None) -> list[tuple[str, str]
     return out
 
 
-def effective_permissions(lab, accounts: Iterable[str] | None = None,
-                          actions: Sequence[str] = DEFAULT_ACTIONS,
-                          regions: Sequence[str] = DEFAULT_REGIONS, *,
+def effective_permissions(lab, accounts: str | Iterable[str] | None = None,
+                          actions: str | Sequence[str] = DEFAULT_ACTIONS,
+                          regions: str | Sequence[str] = DEFAULT_REGIONS, *,
                           role: str | None = None, resource: str = "*"):
     """The SCP ceiling for each account: may a principal there do ``action`` in ``region``?
 
@@ -304,6 +304,7 @@ def effective_permissions(lab, accounts: Iterable[str] | None = None,
     The management account shows ``Allowed`` throughout: SCPs never restrict it
     (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html).
 
+    ``accounts``, ``actions`` and ``regions`` each take one string or a list of them.
     Each distinct SCP path is evaluated once per (action, region); accounts share results
     unless :func:`account_sensitive` says their policies could tell them apart.
     """
@@ -314,7 +315,10 @@ def effective_permissions(lab, accounts: Iterable[str] | None = None,
     from labkit.lab import ADMIN_ROLE, MEMBER_ROLE, SESSION_NAME
     from labkit.policy import PolicySet, Request, evaluate
 
-    actions, regions = list(actions), list(regions)
+    # one name may be given as a string, not only as a list of them
+    accounts = [accounts] if isinstance(accounts, str) else accounts
+    actions = [actions] if isinstance(actions, str) else list(actions)
+    regions = [regions] if isinstance(regions, str) else list(regions)
     for action in actions:
         if not isinstance(action, str) or ":" not in action:
             raise GuardrailError(f"effective_permissions: action {action!r} must look like 'service:Action'")

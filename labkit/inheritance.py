@@ -320,7 +320,8 @@ def tree_dot(design, *, kind: str = "SCP", max_accounts: int = 4):
             g.edge(node_id, acct_id)
         hidden = ou.accounts[max_accounts:]
         if hidden:
-            g.node(f"{node_id}/more", f"+ {len(hidden)} more accounts\n(inherit the same)",
+            more = f"+ {len(hidden)} more account{'s' if len(hidden) != 1 else ''}"
+            g.node(f"{node_id}/more", f"{more}\n(inherit{'s' if len(hidden) == 1 else ''} the same)",
                    style="rounded,filled,dashed", fillcolor="#f2f2f2")
             g.edge(node_id, f"{node_id}/more", style="dashed")
 

@@ -16,6 +16,11 @@ How the reading maps back to the design format:
   inline policy under its own name;
 - the management account becomes ``design.management`` named ``management``; the tag
   ``labkit:purpose`` becomes an account's ``purpose``.
+
+An account that is in no organization gets ``AWSOrganizationsNotInUseException`` from
+``DescribeOrganization``
+(https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html);
+:func:`snapshot` turns it into a :class:`NoOrganizationError` that says how to make one.
 """
 from __future__ import annotations
 
@@ -24,7 +29,34 @@ import json
 from labkit.design import (AWS_MANAGED, POLICY_TYPE_NAMES, PURPOSE_TAG, OU, Account, Design,
                            PolicyRef)
 
-__all__ = ["snapshot"]
+__all__ = ["NO_ORGANIZATION", "NoOrganizationError", "snapshot"]
+
+#: What to do when there is no organization to read or draw.
+NO_ORGANIZATION = ("no organization yet: create one with "
+                   "organizations.create_organization(FeatureSet='ALL') or lab.apply(design)")
+
+
+class NoOrganizationError(LookupError):
+    """The session's account is in no organization, so there is nothing to read.
+
+    >>> str(NoOrganizationError())
+    "no organization yet: create one with organizations.create_organization(FeatureSet='ALL') or lab.apply(design)"
+    """
+
+    def __init__(self, message: str = NO_ORGANIZATION):
+        super().__init__(message)
+
+
+def describe_organization(org) -> dict:
+    """``DescribeOrganization``'s organization, or :class:`NoOrganizationError`."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return org("describe_organization")["Organization"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "AWSOrganizationsNotInUseException":
+            raise
+        raise NoOrganizationError() from None
 
 
 def snapshot(session) -> Design:
@@ -32,7 +64,7 @@ def snapshot(session) -> Design:
     from labkit.design_apply import _Org
 
     org = _Org(session)
-    management_id = org("describe_organization")["Organization"]["MasterAccountId"]
+    management_id = describe_organization(org)["MasterAccountId"]
     root = org("list_roots")["Roots"][0]
     enabled = {t["Type"] for t in root.get("PolicyTypes", []) if t["Status"] == "ENABLED"}
     types = tuple(k for k, v in POLICY_TYPE_NAMES.items() if v in enabled)

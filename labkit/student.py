@@ -56,6 +56,7 @@ __all__ = [
     "SOLUTION_TAG",
     "StudentNotebookError",
     "build_student_notebooks",
+    "default_notebooks",
     "student_command",
     "student_notebook",
 ]
@@ -229,6 +230,9 @@ def _build(paths: Iterable[Path], out_dir: Path) -> list[Path]:
     """Convert every notebook first, then write them all: one bad notebook writes nothing."""
     nbformat = _nbformat()
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise StudentNotebookError(f"{out_dir}: exists and is not a directory; "
+                                   "choose another --out directory")
     planned: dict[Path, Any] = {}
     for path in paths:
         path = Path(path)
@@ -262,6 +266,16 @@ def build_student_notebooks(src_dir, out_dir) -> list[Path]:
     return _build(sorted(src_dir.glob("*.ipynb")), Path(out_dir))
 
 
+def default_notebooks() -> Path:
+    """Where the solution notebooks are: ``./notebooks`` if there is one, else the
+    ``notebooks/`` folder of the repository this package is installed from."""
+    here = Path("notebooks")
+    if here.is_dir():
+        return here
+    repo = Path(__file__).resolve().parents[1]
+    return repo / "notebooks" if (repo / "notebooks").is_dir() else here
+
+
 def student_command(argv: list[str]) -> int:
     """``labkit student [--out DIR] [NOTEBOOK ...]``: write student notebooks, print their
     paths; exit 1 (writing nothing) when a notebook cannot be converted."""
@@ -272,15 +286,20 @@ def student_command(argv: list[str]) -> int:
     parser.add_argument("--out", default="student", metavar="DIR",
                         help="directory to write them to (default: ./student)")
     parser.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
-                        help="solution notebooks (default: every notebook in ./notebooks)")
+                        help="solution notebooks (default: every notebook in ./notebooks, "
+                             "else in the labkit repository's notebooks/)")
     args = parser.parse_args(argv)
     try:
         if args.notebooks:
             written = _build([Path(p) for p in args.notebooks], Path(args.out))
         else:
-            written = build_student_notebooks(Path("notebooks"), Path(args.out))
+            written = build_student_notebooks(default_notebooks(), Path(args.out))
     except StudentNotebookError as exc:
         print(f"labkit student: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. --out inside a file, or a folder we may not write
+        print(f"labkit student: cannot write {exc.filename or args.out}: {exc.strerror}",
+              file=sys.stderr)
         return 1
     for path in written:
         print(path)
