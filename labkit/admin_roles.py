@@ -31,7 +31,7 @@ from typing import Any
 
 __all__ = [
     "ADMIN_ROLE", "ADMINISTRATOR_ACCESS_ARN", "MEMBER_ROLE", "admin_trust_policy",
-    "create_admin_role", "ensure_administrator_access", "has_role",
+    "create_admin_role", "ensure_administrator_access", "has_role", "role_names",
 ]
 
 #: The administrator role the lab creates in the management account.
@@ -57,6 +57,11 @@ def _iam_backend(account_id: str):
 def has_role(account_id: str, role_name: str) -> bool:
     """Whether the account (in the open lab's moto) has an IAM role of that name."""
     return any(r.name == role_name for r in _iam_backend(account_id).roles.values())
+
+
+def role_names(account_id: str) -> list[str]:
+    """The names of the account's IAM roles (in the open lab's moto), sorted."""
+    return sorted(r.name for r in _iam_backend(account_id).roles.values())
 
 
 def ensure_administrator_access(account_id: str, role_name: str) -> None:

@@ -18,6 +18,11 @@ Roles the lab uses by default:
   ``AdministratorAccess``; moto creates the role with no policy, so the lab attaches it):
   https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_create-cross-account-role.html
 
+While a lab is open, ``boto3.client(SERVICE)`` and ``boto3.resource(SERVICE)`` (boto3's
+default session) act as ``lab.session("management")``, with every lab rule; a client made
+from any other session is refused, since the lab's rules would not apply to it. Closing
+the lab restores boto3's default session.
+
 Nothing a lab does leaves the machine: see :mod:`labkit.safety`. Only one lab is open at a
 time (moto's world is global to the process): starting a new lab closes the open one, with
 a warning, so re-running a notebook's first cell just works.
@@ -28,6 +33,7 @@ import contextlib
 import os
 import re
 import tempfile
+import uuid
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -35,11 +41,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from labkit import safety
 from labkit.admin_roles import (
     ADMIN_ROLE, ADMINISTRATOR_ACCESS_ARN, MEMBER_ROLE, create_admin_role,  # noqa: F401 (kept importable here)
-    ensure_administrator_access, has_role,
+    ensure_administrator_access, has_role, role_names,
 )
 from labkit.quotas import OrganizationsQuotas, quotas_named
 from labkit.sessions import (
-    LabCall, ServiceError, ServiceReply, install_handlers, new_botocore_session,
+    LabCall, ServiceError, ServiceReply, install_handlers, mark_requests, new_botocore_session,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,6 +86,8 @@ class Lab:
         self._closed = False
         self._root_session: boto3.Session | None = None
         self._template = None  # the first botocore session; later ones share its data
+        #: The value of :data:`labkit.safety.LAB_MARK_HEADER` on this lab's requests.
+        self.mark = uuid.uuid4().hex
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> Lab:
@@ -100,7 +108,8 @@ class Lab:
             stack.enter_context(self._environment())
             stack.enter_context(self._moto())
             stack.enter_context(safety.guard_http_layer())
-            stack.enter_context(safety.moto_only_clients())
+            stack.enter_context(safety.moto_only_clients(mark=self.mark))
+            stack.enter_context(self._default_session())
         except BaseException:
             stack.close()
             raise
@@ -179,6 +188,26 @@ class Lab:
             yield
         finally:
             mock.stop(remove_data=True)
+
+    @contextlib.contextmanager
+    def _default_session(self):
+        """boto3's default session becomes ``self.session("management")`` on first use."""
+        import boto3
+
+        saved, setup = boto3.DEFAULT_SESSION, boto3.setup_default_session
+
+        def setup_default_session(**kwargs):
+            if set(kwargs) <= {"region_name"} and self._stack is not None:
+                boto3.DEFAULT_SESSION = self.session(
+                    "management", region=kwargs.get("region_name"))
+            else:  # a profile or keys: a plain session, which the lab then refuses
+                setup(**kwargs)
+
+        boto3.DEFAULT_SESSION, boto3.setup_default_session = None, setup_default_session
+        try:
+            yield
+        finally:
+            boto3.DEFAULT_SESSION, boto3.setup_default_session = saved, setup
 
     def _check_open(self) -> None:
         if self._stack is None:
@@ -275,12 +304,8 @@ class Lab:
                 aws_secret_access_key=safety.FAKE_SECRET_ACCESS_KEY,
                 region_name=self.region,
                 botocore_session=self._botocore_session())
-            if self.pin_accounts:
-                management = self.management_account_id
-                session.events.register(
-                    "before-sign",
-                    lambda request, **kw: request.headers.__setitem__(
-                        "x-moto-account-id", management))
+            mark_requests(session, mark=self.mark, account_id=(
+                self.management_account_id if self.pin_accounts else None))
             self._root_session = session
         return self._root_session
 
@@ -290,11 +315,7 @@ class Lab:
             if account_id == management and role == ADMIN_ROLE:
                 create_admin_role(self._root().client("iam"), management)
             else:
-                raise LabError(
-                    f"no role {role!r} in account {account_id}: "
-                    + ("create it first, or use the default role" if account_id == management
-                       else f"is {account_id} an account of the organization? "
-                            f"{MEMBER_ROLE} exists in accounts made with CreateAccount"))
+                raise LabError(self._no_role(account_id, role))
         elif role == MEMBER_ROLE:
             ensure_administrator_access(account_id, role)
         # Member roles are assumed from the management account's administrator, as in AWS.
@@ -303,6 +324,23 @@ class Lab:
         return sts.assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/{role}",
             RoleSessionName=SESSION_NAME)["Credentials"]
+
+    def _no_role(self, account_id: str, role: str) -> str:
+        """Why ``role`` cannot be assumed in ``account_id``: the account by name, its roles."""
+        backend = self._organizations_backend()
+        names = [a.name for a in (backend.accounts if backend.org else ()) if a.id == account_id]
+        where = f"{names[0]} ({account_id})" if names else account_id
+        roles = role_names(account_id)
+        if account_id == self.management_account_id:
+            hint = "create it first, or use the default role"
+        elif not names:
+            hint = (f"is {account_id} an account of the organization? "
+                    f"{MEMBER_ROLE} exists in accounts made with CreateAccount")
+        else:
+            hint = "create it first, or use one of those"
+        there = (f"roles there: {', '.join(roles[:10])}{' ...' if len(roles) > 10 else ''}"
+                 if roles else "it has no roles")
+        return f"no role {role!r} in account {where}; {there}; {hint}"
 
     def _admin_caller(self) -> boto3.Session:
         return self.session("management", ADMIN_ROLE, self.region)
@@ -343,6 +381,10 @@ class Lab:
             from labkit.applicable_policies import release
 
             release(self)  # the write is done: the next read may cache the new organization
+        if call.service == "organizations" and call.operation == "CreateOrganization":
+            from labkit.org_accounts import name_management_account
+
+            name_management_account(self._organizations_backend(), parsed)
         if call.service == "organizations" and call.operation == "CreateAccount":
             status = parsed.get("CreateAccountStatus", {})
             if status.get("AccountId"):

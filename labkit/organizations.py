@@ -30,6 +30,12 @@ The rules, and the AWS pages that define them:
   :data:`REMOVE_ACCOUNT_PAGE`, :data:`CLOSE_ACCOUNT_PAGE`;
 - OU names are unique under one parent (``DuplicateOrganizationalUnitException``) on
   create and on rename -- :data:`CREATE_OU_PAGE`, :data:`UPDATE_OU_PAGE`;
+- the account rules, in :mod:`labkit.org_accounts`: the management account is named
+  ``management``; CreateAccount with an email another account has fails with
+  ``EMAIL_ALREADY_EXISTS`` (a ``FAILED`` CreateAccountStatus); DeleteOrganization needs
+  an organization without member accounts (``OrganizationNotEmptyException``) --
+  :data:`~labkit.org_accounts.CREATE_ACCOUNT_STATUS_PAGE`,
+  :data:`~labkit.org_accounts.DELETE_ORGANIZATION_PAGE`;
 - and, found on the way: ``ParentNotFoundException`` for an OU under a parent that does
   not exist, ``DuplicatePolicyAttachmentException`` and ``PolicyNotAttachedException``,
   and ``RCPFullAWSAccess`` cannot be detached (``InvalidInputException``,
@@ -77,6 +83,7 @@ from labkit.org_policy_rules import (
     find_policy,
     update_policy,
 )
+from labkit import org_accounts
 from labkit.quotas import DOCUMENTED
 from labkit.sessions import LabCall, ServiceError, ServiceReply
 
@@ -316,6 +323,7 @@ _RULES: dict[str, Callable[[LabCall, Any], ServiceError | ServiceReply | None]] 
     "RemoveAccountFromOrganization": remove_account_from_organization,
     "LeaveOrganization": leave_organization,
     "CloseAccount": close_account,
+    **org_accounts.RULES,
 }
 
 

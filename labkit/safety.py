@@ -13,7 +13,12 @@ machine while a lab is open (``00-start-here`` explains them to the learner):
 2. **Every botocore client made while the lab is open.** :func:`serve_or_refuse` takes the
    place of moto's own ``before-send`` handler: moto answers every request it mocks, and
    a request moto does not answer (a service or operation moto does not mock) would go to
-   the network, so it raises :class:`LabSafetyError` instead.
+   the network, so it raises :class:`LabSafetyError` instead. It also refuses a request
+   that does not carry the open lab's mark (the :data:`LAB_MARK_HEADER` header its lab
+   sessions set): a client made from some other session would reach moto as moto's
+   default user and skip every AWS rule the lab keeps. (``boto3.client(...)`` is a lab
+   session's client while a lab is open: see :class:`labkit.lab.Lab`.) Once the lab is
+   closed, a client made inside it is refused with a message saying so.
 3. **The HTTP layer.** While a lab is open, :func:`guard_http_layer` wraps botocore's
    ``URLLib3Session.send`` so that even a client created before the lab started (which
    moto cannot see) cannot open a connection to a host off the machine.
@@ -34,6 +39,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "FAKE_ACCESS_KEY_ID",
     "FAKE_SECRET_ACCESS_KEY",
+    "LAB_MARK_HEADER",
     "LabSafetyError",
     "check_environment",
     "guard_http_layer",
@@ -47,6 +53,13 @@ __all__ = [
 #: key ids start with ``AKIA`` or ``ASIA``; these cannot authenticate anywhere.
 FAKE_ACCESS_KEY_ID = "LABKITFAKEACCESSKEY0"
 FAKE_SECRET_ACCESS_KEY = "labkit-fake-secret-access-key-not-valid-anywhere"
+
+#: The header a lab session's requests carry (set in its ``before-sign`` hook), whose value
+#: is the open lab's mark: :func:`serve_or_refuse` answers only requests that carry it.
+LAB_MARK_HEADER = "x-labkit-lab"
+
+# The marks of the labs open now (one at a time; a list so nesting restores cleanly).
+_open_marks: list[str | None] = []
 
 # Variables outside the AWS_ prefix that would change where or as whom calls go.
 _OTHER_VARIABLES = ("MOTO_ACCOUNT_ID", "BOTO_CONFIG")
@@ -190,15 +203,42 @@ def _refusal(event_name: str | None, url: str) -> LabSafetyError:
     )
 
 
+def _closed(event_name: str | None) -> LabSafetyError:
+    return LabSafetyError(
+        f"refusing to send {_operation_of(event_name)}: the lab this client was made in is "
+        "closed, so moto no longer answers it. Start a lab again (lab = Lab().start()) and "
+        "make the client from it.")
+
+
+def _unmarked(event_name: str | None) -> LabSafetyError:
+    return LabSafetyError(
+        f"refusing to send {_operation_of(event_name)}: this client was not made from a lab "
+        "session, so the lab's AWS rules would not apply: use "
+        "lab.session(ACCOUNT).client(SERVICE), or boto3.client(SERVICE) for the management "
+        "account.")
+
+
+def _mark_of(request) -> str | None:
+    value = getattr(request, "headers", {}).get(LAB_MARK_HEADER)
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def serve_or_refuse(request=None, event_name: str | None = None, **kwargs):
     """``before-send`` handler: moto answers the request, or the lab refuses it.
 
     botocore runs every ``before-send`` handler and sends the request itself when none
-    answered, so refusing has to sit inside the handler that answers: this one asks
-    moto's stubber first and raises :class:`LabSafetyError` when moto has no answer.
+    answered, so refusing has to sit inside the handler that answers: this one refuses a
+    request when no lab is open any more, or when it lacks the open lab's mark
+    (:data:`LAB_MARK_HEADER`); then it asks moto's stubber and raises
+    :class:`LabSafetyError` when moto has no answer.
     """
     from moto.core.models import botocore_stubber
 
+    if not _open_marks:
+        raise _closed(event_name)
+    mark = _open_marks[-1]
+    if mark is not None and _mark_of(request) != mark:
+        raise _unmarked(event_name)
     response = botocore_stubber(request=request, event_name=event_name, **kwargs)
     if response is None:
         raise _refusal(event_name, getattr(request, "url", "?"))
@@ -206,9 +246,12 @@ def serve_or_refuse(request=None, event_name: str | None = None, **kwargs):
 
 
 @contextlib.contextmanager
-def moto_only_clients() -> Iterator[None]:
+def moto_only_clients(*, mark: str | None = None) -> Iterator[None]:
     """While active, every botocore session created gets :func:`serve_or_refuse` in place
-    of moto's own ``before-send`` handler, so every client is served by moto or refused."""
+    of moto's own ``before-send`` handler, so every client is served by moto or refused.
+
+    With a ``mark``, only requests whose :data:`LAB_MARK_HEADER` header carries it are
+    served (the lab's sessions set it); others are refused as not made in the lab."""
     from botocore.handlers import BUILTIN_HANDLERS
     from moto.core.models import botocore_stubber
 
@@ -219,9 +262,11 @@ def moto_only_clients() -> Iterator[None]:
             BUILTIN_HANDLERS[i] = entry
     else:
         BUILTIN_HANDLERS.append(entry)
+    _open_marks.append(mark)
     try:
         yield
     finally:
+        _open_marks.pop()
         if positions:
             for i in positions:
                 BUILTIN_HANDLERS[i] = ("before-send", botocore_stubber)

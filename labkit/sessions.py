@@ -9,8 +9,10 @@ the session's event system (so clients inherit them):
   answered the way the service answers, so botocore raises the service's own modeled
   exception (``client.exceptions.ConstraintViolationException``, a ``ClientError``).
   A guard may also answer in the service's place with a :class:`ServiceReply`;
-- ``before-sign`` pins the account with moto's ``x-moto-account-id`` header (moto otherwise
-  finds the account of each request by scanning every account's credentials);
+- ``before-sign`` marks the request as the lab's (:data:`labkit.safety.LAB_MARK_HEADER`;
+  the lab refuses unmarked requests) and pins the account with moto's
+  ``x-moto-account-id`` header (moto otherwise finds the account of each request by
+  scanning every account's credentials);
 - ``before-send``: like every session made while a lab is open, it is answered by moto or
   refused (:func:`labkit.safety.serve_or_refuse`).
 
@@ -31,7 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from labkit.lab import Lab
 
 __all__ = [
-    "LabCall", "ServiceError", "ServiceReply", "install_handlers", "new_botocore_session",
+    "LabCall", "ServiceError", "ServiceReply", "install_handlers", "mark_requests",
+    "new_botocore_session",
 ]
 
 
@@ -157,15 +160,28 @@ def install_handlers(
         if call is not None and http_response.status_code < 300:
             lab._after_call(call, parsed)
 
-    def pin_account(request, **kwargs):
-        request.headers["x-moto-account-id"] = account_id
-
     events = session.events
     events.register("before-parameter-build", keep_params)
     events.register("before-call", run_guards)
     events.register("after-call", observe)
-    if lab.pin_accounts:
-        events.register("before-sign", pin_account)
+    mark_requests(session, mark=lab.mark, account_id=account_id if lab.pin_accounts else None)
+
+
+def mark_requests(session: boto3.Session, *, mark: str, account_id: str | None) -> None:
+    """Register the ``before-sign`` hook that marks ``session``'s requests as the lab's.
+
+    Every request carries the lab's mark in :data:`labkit.safety.LAB_MARK_HEADER` (the
+    lab's ``before-send`` handler serves only marked requests) and, with an
+    ``account_id``, moto's ``x-moto-account-id`` header naming its account.
+    """
+    from labkit.safety import LAB_MARK_HEADER
+
+    def before_sign(request, **kwargs):
+        request.headers[LAB_MARK_HEADER] = mark
+        if account_id is not None:
+            request.headers["x-moto-account-id"] = account_id
+
+    session.events.register("before-sign", before_sign)
 
 
 def new_botocore_session(template):

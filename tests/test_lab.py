@@ -104,8 +104,31 @@ def test_an_ambiguous_account_name_asks_for_the_id(org_lab):
 
 
 def test_an_unknown_role_is_a_clear_error(org_lab):
-    with pytest.raises(LabError, match="no role 'Missing' in account"):
+    dev = org_lab.account_id("dev")
+    with pytest.raises(LabError) as raised:
         org_lab.session("dev", role="Missing")
+    message = str(raised.value)
+    assert f"no role 'Missing' in account dev ({dev}); roles there: {MEMBER_ROLE}" in message
+    assert "is " + dev not in message  # it is an account of the organization: no such question
+
+
+def test_an_unknown_role_in_the_management_account_names_it_and_its_roles(org_lab):
+    management = org_lab.management_account_id
+    with pytest.raises(LabError, match=rf"account management \({management}\); roles there: {ADMIN_ROLE}"):
+        org_lab.session("management", role="Missing")
+
+
+def test_a_role_in_an_account_outside_the_organization_asks_whether_it_is_one(org_lab):
+    with pytest.raises(LabError, match="account 111122223333; it has no roles; is 111122223333 an account"):
+        org_lab.session("111122223333", role="Missing")
+
+
+def test_the_management_account_is_named_management_not_master(org_lab):
+    org = org_lab.session("management").client("organizations")
+    accounts = {a["Id"]: a for a in org.list_accounts()["Accounts"]}
+    management = accounts[org_lab.management_account_id]
+    assert (management["Name"], management["Email"]) == ("management", "management@example.com")
+    assert org_lab.account_id(management["Name"]) == org_lab.management_account_id
 
 
 def test_sessions_are_cached_per_account_role_and_region(org_lab):

@@ -7,7 +7,10 @@ A setup step is ``{"op", "params", "as"}`` (a boto3 call; ``as`` names the id it
 which puts OUs under the root or customer policies of type T straight into moto's store
 until the organization has N of them (quota cases; thousands of calls would only be slow).
 An error may also expect ``message_contains`` (strings); a success may list ``then``: more
-calls, each with an expected ``result`` (path -> value) or the policy ``ids`` it lists. Strings ``"$name"`` refer to ids: ``$root``, ``$management``,
+calls, each with an expected ``result`` (path -> value; a number in a path indexes a list)
+or the policy ``ids`` it lists; ``"unchanged": true`` expects a success that changes nothing
+in moto's store (a read, or a request AWS answers as failed), and ``"as"`` on the call
+names the id it returns (a new account's id, else the CreateAccount request id). Strings ``"$name"`` refer to ids: ``$root``, ``$management``,
 ``$FullAWSAccess``, ``$RCPFullAWSAccess`` and every ``as`` name;
 ``{"$policy_of_length": N}`` is a valid SCP of exactly N characters (``"kind": "rcp"``: RCP).
 """
@@ -53,7 +56,7 @@ def resolve(value, names):
 
 def returned_id(response):
     for path in (("OrganizationalUnit", "Id"), ("Policy", "PolicySummary", "Id"),
-                 ("CreateAccountStatus", "AccountId")):
+                 ("CreateAccountStatus", "AccountId"), ("CreateAccountStatus", "Id")):
         node = response
         for key in path:
             node = node.get(key) if isinstance(node, dict) else None
@@ -79,14 +82,18 @@ def fill(lab, spec):
                                                Content=policy_of_length(200)))
 
 
+def at_path(response, path):
+    node = response
+    for key in path.split("."):
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    return node
+
+
 def check_then(org, steps, names):
     for step in steps:
         response = getattr(org, step["op"])(**resolve(step["params"], names))
         for path, wanted in step.get("result", {}).items():
-            node = response
-            for key in path.split("."):
-                node = node[key]
-            assert node == wanted, step
+            assert at_path(response, path) == resolve(wanted, names), step
         if "ids" in step:
             assert sorted(p["Id"] for p in response["Policies"]) == sorted(step["ids"]), step
 
@@ -101,7 +108,7 @@ def fingerprint(lab):
         sorted((a.id, a.status, a.parent_id, tuple(p.id for p in a.attached_policies))
                for a in b.accounts),
         sorted((p.id, p.name, p.content) for p in b.policies),
-        [dict(t) for t in next(o for o in b.ou if o.type == "ROOT").policy_types],
+        [dict(t) for o in b.ou if o.type == "ROOT" for t in o.policy_types],
     )
 
 
@@ -141,11 +148,13 @@ def test_rule(case):
             response = getattr(org, call["op"])(**resolve(call["params"], names))
             assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
             for path, wanted in expect.get("result", {}).items():
-                node = response
-                for key in path.split("."):
-                    node = node[key]
-                assert node == wanted
-            assert fingerprint(lab) != before or call["op"] in ("close_account",)
+                assert at_path(response, path) == wanted, path
+            if expect.get("unchanged"):
+                assert fingerprint(lab) == before
+            else:
+                assert fingerprint(lab) != before or call["op"] in ("close_account",)
+            if "as" in call:
+                names[call["as"]] = returned_id(response)
             check_then(org, expect.get("then", []), names)
         else:
             error_class = getattr(org.exceptions, expect["error"])

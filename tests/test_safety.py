@@ -133,6 +133,56 @@ def test_no_lab_call_leaves_the_machine_and_only_fake_credentials_sign(
     assert REAL_LOOKING_KEY not in signed_keys and FILE_KEY not in signed_keys
 
 
+def test_a_plain_boto3_client_in_a_lab_is_the_management_administrator_with_the_lab_rules():
+    """Finding 1: boto3.client(...) acts as lab.session("management"), so the OU depth
+    limit holds (a sixth level is refused), and the default session is restored on close."""
+    before = boto3.DEFAULT_SESSION
+    with Lab() as lab:
+        org = boto3.client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        assert boto3.DEFAULT_SESSION is lab.session("management")
+        caller = boto3.client("sts").get_caller_identity()["Arn"]
+        assert caller == f"arn:aws:sts::{lab.management_account_id}:assumed-role/LabAdmin/labkit"
+        parent = org.list_roots()["Roots"][0]["Id"]
+        for level in range(1, 6):
+            parent = org.create_organizational_unit(ParentId=parent, Name=f"L{level}")[
+                "OrganizationalUnit"]["Id"]
+        with pytest.raises(org.exceptions.ConstraintViolationException, match="too many levels"):
+            org.create_organizational_unit(ParentId=parent, Name="L6")
+        bucket = boto3.resource("s3").create_bucket(Bucket="lab-resource-bucket")
+        assert [b.name for b in boto3.resource("s3").buckets.all()] == [bucket.name]
+        assert boto3.client("sts", region_name="eu-west-1").meta.region_name == "eu-west-1"
+    assert boto3.DEFAULT_SESSION is before
+
+
+@pytest.mark.parametrize("make", [
+    lambda: boto3.session.Session().client("organizations"),
+    lambda: __import__("botocore.session").session.get_session().create_client(
+        "organizations", region_name="us-east-1"),
+    lambda: boto3.Session(aws_access_key_id="LABKITOTHERKEY000000",
+                          aws_secret_access_key="x").client("organizations"),
+], ids=["boto3-session", "botocore-session", "own-keys"])
+def test_a_client_not_made_from_a_lab_session_is_refused_in_the_lab(make):
+    """Finding 1: any other session would reach moto as its default user, past every rule."""
+    with Lab():
+        with pytest.raises(LabSafetyError, match="this client was not made from a lab session, "
+                           "so the lab's AWS rules would not apply: use lab.session"):
+            make().list_roots()
+
+
+def test_a_client_of_a_closed_lab_says_the_lab_is_closed():
+    """Finding 15: not "moto does not serve it"."""
+    lab = Lab().start()
+    plain = boto3.client("sts")  # the lab's management session
+    other = boto3.session.Session().client("sts")  # refused in the lab; after it, closed
+    lab.close()
+    with pytest.raises(LabError, match="this lab is closed"):
+        plain.get_caller_identity()
+    with pytest.raises(LabSafetyError, match="the lab this client was made in is closed") as raised:
+        other.get_caller_identity()
+    assert "moto does not serve it" not in str(raised.value)
+
+
 def test_the_environment_is_restored_on_close(real_looking_world):
     before = dict(os.environ)
     lab = Lab().start()
