@@ -17,7 +17,9 @@ lab-session call with :func:`access_denied`.
   account or organization; others get "Access Denied"
   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.html).
 - EC2 answers "You are not authorized to perform this operation." followed by the reason
-  and an encoded authorization failure message (:func:`encode_failure`).
+  and an encoded authorization failure message (:func:`encode_failure`), which
+  ``sts:DecodeAuthorizationMessage`` turns back into JSON for a caller allowed to call it
+  (:func:`decode_authorization_message`, a lab guard; :data:`DECODE_PAGE`).
 """
 from __future__ import annotations
 
@@ -26,17 +28,21 @@ import json
 from functools import lru_cache
 
 from labkit.policy import Decision
-from labkit.sessions import LabCall, ServiceError
+from labkit.sessions import LabCall, ServiceError, ServiceReply
 
 __all__ = [
     "ACCESS_DENIED_CODES",
+    "DECODE_PAGE",
     "access_denied",
     "deciding_policy_arn",
+    "decode_authorization_message",
+    "decode_failure",
     "denial_message",
     "encode_failure",
     "error_style",
 ]
 
+DECODE_PAGE = "https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html"
 POLICY_ARN_BLOG = "https://aws.amazon.com/blogs/security/enhanced-access-denied-error-messages-with-policy-arns"
 #: The codes services use for an authorization failure, as botocore's models name them
 #: (the shape's ``error.code`` when it has one, else the shape's name).
@@ -195,3 +201,44 @@ def encode_failure(decision: Decision) -> str:
     }
     raw = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_failure(encoded: str) -> str:
+    """The JSON text :func:`encode_failure` encoded; ``ValueError`` if ``encoded`` is not one.
+
+    >>> from labkit.policy import PolicySet, Request, evaluate
+    >>> d = evaluate(Request(principal="arn:aws:iam::222222222222:user/a", action="ec2:RunInstances"), PolicySet())
+    >>> json.loads(decode_failure(encode_failure(d)))["context"]["action"]
+    'ec2:RunInstances'
+    >>> decode_failure("not a message")
+    Traceback (most recent call last):
+    ...
+    ValueError: not an encoded authorization failure message of this lab
+    """
+    try:
+        text = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        body = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict) or not {"allowed", "explicitDeny", "context"} <= set(body):
+        raise ValueError("not an encoded authorization failure message of this lab")
+    return text
+
+
+def decode_authorization_message(call: LabCall) -> ServiceError | ServiceReply | None:
+    """The lab guard answering ``sts:DecodeAuthorizationMessage`` (moto does not implement it).
+
+    AWS requires the caller to be allowed ``sts:DecodeAuthorizationMessage`` (:data:`DECODE_PAGE`):
+    the lab's authorization guard decides that first, like any call. A message the lab did
+    not encode is ``InvalidAuthorizationMessageException`` (HTTP 400, botocore's model).
+    """
+    if call.service != "sts" or call.operation != "DecodeAuthorizationMessage":
+        return None
+    try:
+        decoded = decode_failure(str(call.params.get("EncodedMessage", "")))
+    except ValueError:
+        return ServiceError(
+            code="InvalidAuthorizationMessageException",
+            message="The message passed to DecodeAuthorizationMessage is not a valid encoded "
+                    "authorization message.")
+    return ServiceReply(parsed={"DecodedMessage": decoded})

@@ -115,9 +115,10 @@ class Lab:
             raise
         self._stack = stack
         Lab._open = self
-        from labkit import enforcement, organizations
+        from labkit import denials, enforcement, organizations
 
         self.add_guard(organizations.check_call)
+        self.add_guard(denials.decode_authorization_message)
         enforcement.install(self)  # authorization runs first; skipped while enforce is false
         return self
 
