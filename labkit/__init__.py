@@ -27,6 +27,7 @@ _EXPORTS = {
     "DesignError": "labkit.design",
     "load_design": "labkit.design",
     "snapshot": "labkit.design",
+    "NoOrganizationError": "labkit.snapshot",
     "org_tree": "labkit.diagrams",
     # the policy engine (used from 02-guardrails on)
     "evaluate": "labkit.policy",
