@@ -33,6 +33,7 @@ Introduced in ``notebooks/02-guardrails.ipynb``. Sources:
 from __future__ import annotations
 
 from .model import Decision, Level, Policy, PolicySet, Request, Statement
+from .request import refuse_arguments
 
 __all__ = ["evaluate", "resource_kind", "statement_applies", "scan_policy", "level_allows"]
 
@@ -145,6 +146,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
     and https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
     """
+    if type(request) is not Request or type(policies) is not PolicySet:
+        refuse_arguments(request, policies)  # raises unless a subclass
     if request.action_key in _NOT_DENIABLE:
         return Decision(result="Allowed", request=request, policies=policies)
     who = request.who

@@ -265,7 +265,7 @@ class Level:
     policies: tuple[Policy, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "policies", tuple(self.policies))
+        object.__setattr__(self, "policies", _policies(self.policies, f"level {self.label!r} policies"))
 
     @_once
     def entries(self) -> tuple[tuple, ...]:
@@ -283,15 +283,56 @@ class Level:
                      and s.not_principals is None and not s.conditions), None)
 
 
+def _what(value: Any) -> str:
+    """How an error message names a wrong value: its type, and the value when short."""
+    if isinstance(value, Policy):
+        return f"a Policy ({value.name!r})"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _policies(value: Any, field_name: str, *, single: bool = True) -> tuple[Policy, ...]:
+    """``value`` as a tuple of policies; one Policy alone becomes ``(policy,)`` when ``single``."""
+    if single and isinstance(value, Policy):
+        return (value,)
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"PolicySet {field_name} must be a list of Policy values "
+                        f"(parse_policy(doc) makes one); got {_what(value)}")
+    policies = tuple(value)
+    for position, policy in enumerate(policies):
+        if not isinstance(policy, Policy):
+            raise TypeError(f"PolicySet {field_name}[{position}] must be a Policy "
+                            f"(parse_policy(doc) makes one from a document); got {_what(policy)}")
+    return policies
+
+
+def _policy(value: Any, field_name: str) -> Policy | None:
+    if value is None or isinstance(value, Policy):
+        return value
+    raise TypeError(f"PolicySet {field_name} must be a Policy or None "
+                    f"(parse_policy(doc) makes one from a document); got {_what(value)}")
+
+
 def _levels(value, kind: str) -> tuple[Level, ...] | None:
     if value is None:
         return None
     if type(value) is tuple and all([type(level) is Level for level in value]):
         return value  # already levels (the case reader's, or another PolicySet's)
+    field_name = f"{kind}s"
+    if isinstance(value, (str, bytes, dict, Policy)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"PolicySet {field_name} must be a list of organization levels, root "
+                        f"first (each a Level or a list of policies: [[policy]] for one level); "
+                        f"got {_what(value)}")
+    value = tuple(value)
     out = []
     for position, level in enumerate(value):
         if not isinstance(level, Level):
-            level = Level(label=_default_level_label(position, len(value)), policies=tuple(level))
+            if isinstance(level, Policy):
+                raise TypeError(
+                    f"PolicySet {field_name}[{position}] is a Policy, but each level is a Level "
+                    f"or a list of policies: write [[policy]] for one level holding it")
+            level = Level(label=_default_level_label(position, len(value)),
+                          policies=_policies(level, f"{field_name}[{position}]", single=False))
         out.append(level)
     return tuple(out)
 
@@ -311,6 +352,18 @@ class PolicySet:
     ``session_policies`` are the session policies passed when the session was made
     (``AssumeRole`` ``Policy``/``PolicyArns``); None or empty means none were passed:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+
+    Wrong types are refused here with a ``TypeError`` naming the field and what it expects;
+    one :class:`Policy` given for ``identity`` or ``session_policies`` is taken as a
+    one-policy list (the only coercion: a document must be parsed with ``parse_policy``).
+
+    >>> p = Policy(name="p", kind="identity")
+    >>> PolicySet(identity=p).identity == (p,)
+    True
+    >>> PolicySet(scps=(p,))
+    Traceback (most recent call last):
+    ...
+    TypeError: PolicySet scps[0] is a Policy, but each level is a Level or a list of policies: write [[policy]] for one level holding it
     """
 
     identity: tuple[Policy, ...] = ()
@@ -322,9 +375,14 @@ class PolicySet:
     session_policies: tuple[Policy, ...] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "identity", tuple(self.identity))
+        identity = self.identity
+        if type(identity) is not tuple or not all([type(p) is Policy for p in identity]):
+            object.__setattr__(self, "identity", _policies(identity, "identity"))
         if self.session_policies is not None:
-            object.__setattr__(self, "session_policies", tuple(self.session_policies) or None)
+            object.__setattr__(self, "session_policies",
+                               _policies(self.session_policies, "session_policies") or None)
+        _policy(self.boundary, "boundary")
+        _policy(self.resource_policy, "resource_policy")
         object.__setattr__(self, "scps", _levels(self.scps, "scp"))
         object.__setattr__(self, "rcps", _levels(self.rcps, "rcp"))
         if self.resource_kind not in (None, "resource", "trust", "kms"):

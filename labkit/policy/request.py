@@ -16,25 +16,50 @@ from typing import Any, Mapping
 
 from .matching import PrincipalInfo, arn_account, normalise_arn, principal_info, session_role_arn
 
-__all__ = ["Request"]
+__all__ = ["Request", "refuse_arguments"]
+
+
+_SCALARS = (str, bool, int, float)
 
 
 def _context_values(context: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(context, Mapping):
+        raise TypeError(
+            f"Request context must be a mapping of condition keys to values, e.g. "
+            f"{{'aws:SourceIp': '10.0.0.1'}}; got {type(context).__name__} {context!r}")
     out: dict[str, tuple[str, ...]] = {}
     for key, value in context.items():
+        if type(key) is not str:
+            raise TypeError(f"Request context keys must be condition key names (str); "
+                            f"got {type(key).__name__} {key!r}")
         if type(value) is str:
             out[key.lower()] = (value,)
         elif isinstance(value, (list, tuple)):
-            out[key.lower()] = tuple(_text(v) for v in value)
+            out[key.lower()] = tuple(_text(v, key) for v in value)
         elif value is not None:
-            out[key.lower()] = (_text(value),)
+            out[key.lower()] = (_text(value, key),)
     return out
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, key: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if not isinstance(value, _SCALARS):
+        raise TypeError(
+            f"Request context value of {key!r} must be a string, a number, a boolean or a "
+            f"list of them; got {type(value).__name__} {value!r}")
     return str(value)
+
+
+def _check_principal(principal: Any, who: PrincipalInfo | None) -> None:
+    if who is not None and (who.kind != "other" or principal == "*"
+                            or (principal.startswith("arn:") and principal.count(":") >= 5)):
+        return
+    error = ValueError if type(principal) is str else TypeError
+    raise error(
+        "Request principal must be an ARN (arn:aws:iam::111111111111:user/alice, "
+        "arn:aws:sts::111111111111:assumed-role/Dev/alice, ...), a service principal "
+        f"(ec2.amazonaws.com) or '*'; got {type(principal).__name__} {principal!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +67,11 @@ class Request:
     """An authorization request: who, what action, on which resource, with what context.
 
     ``resource_account`` defaults to the account in the resource ARN, else the principal's.
+    Wrong types are refused here, naming the field (a ``TypeError``/``ValueError``), not
+    deep inside :func:`~labkit.policy.evaluate`: ``principal`` is an ARN, a service
+    principal or ``*``; ``context`` maps condition keys to strings or lists of strings
+    (numbers and booleans are written as AWS writes them: ``True`` is ``"true"``; ``None``
+    leaves the key out).
     ``aws:PrincipalArn``, ``aws:PrincipalAccount`` (and ``aws:username`` for users) default
     from ``principal`` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
 
@@ -68,10 +98,17 @@ class Request:
 
     def __post_init__(self) -> None:
         if not isinstance(self.action, str) or ":" not in self.action:
-            raise ValueError(f"request action must look like 'service:Action', got {self.action!r}")
-        if not isinstance(self.principal, str) or not self.principal:
-            raise ValueError(f"request principal must be an ARN, got {self.principal!r}")
-        who = principal_info(self.principal)
+            raise ValueError(f"Request action must look like 'service:Action', got {self.action!r}")
+        principal = self.principal
+        who = principal_info(principal) if type(principal) is str and principal else None
+        if who is None or who.kind == "other":
+            _check_principal(principal, who)
+        if type(self.resource) is not str:
+            raise TypeError(f"Request resource must be an ARN or '*' (str); got "
+                            f"{type(self.resource).__name__} {self.resource!r}")
+        if self.resource_account is not None and type(self.resource_account) is not str:
+            raise TypeError(f"Request resource_account must be a 12-digit account id (str) or "
+                            f"None; got {type(self.resource_account).__name__} {self.resource_account!r}")
         values = _context_values(self.context)
         if who.kind == "assumed-role":
             given = values.get("aws:principalarn")
@@ -99,3 +136,23 @@ class Request:
     @property
     def service(self) -> str:
         return self.action_key.split(":", 1)[0]
+
+
+def refuse_arguments(request: Any, policies: Any) -> None:
+    """Raise the ``TypeError`` :func:`~labkit.policy.evaluate` gives for wrong arguments.
+
+    >>> refuse_arguments({"principal": "arn:aws:iam::111111111111:user/a"}, None)
+    Traceback (most recent call last):
+    ...
+    TypeError: evaluate(request, policies): request must be a Request (Request(principal=..., action=..., resource=..., context=...)); got dict {'principal': 'arn:aws:iam::111111111111:user/a'}
+    """
+    from .model import PolicySet
+
+    if not isinstance(request, Request):
+        raise TypeError("evaluate(request, policies): request must be a Request "
+                        "(Request(principal=..., action=..., resource=..., context=...)); "
+                        f"got {type(request).__name__} {request!r}"[:400])
+    if not isinstance(policies, PolicySet):
+        raise TypeError("evaluate(request, policies): policies must be a PolicySet "
+                        "(PolicySet(identity=[...], scps=[[...]], ...)); "
+                        f"got {type(policies).__name__} {policies!r}"[:400])
