@@ -114,3 +114,14 @@ def test_evaluate_refuses_what_is_not_a_request_and_a_policy_set(request_value, 
     with pytest.raises(TypeError) as raised:
         evaluate(request_value, policies)
     assert says in str(raised.value)
+
+
+def test_a_case_file_with_a_wrong_context_value_names_its_line():
+    """The errors are ValueErrors too, so the case reader reports them by file and line."""
+    from labkit.policy.simulate import simulate_lines
+
+    line = ('{"name": "bad", "request": {"principal": "' + USER + '", "action": "s3:GetObject", '
+            '"context": {"aws:SourceIp": {"ip": "1.2.3.4"}}}, "identity_policies": []}')
+    rows = list(simulate_lines(["", line], source="cases.jsonl"))
+    assert rows[0]["decision"] is None
+    assert rows[0]["error"].startswith("cases.jsonl line 2 'bad': Request context value of 'aws:SourceIp'")

@@ -22,7 +22,7 @@ from .conditions import check_condition, compile_condition
 from .matching import (PrincipalInfo, compile_actions, compile_resources, normalise_arn,
                        principal_entry_matches)
 from .decision import BLOCKERS, RESULTS, Decision
-from .request import Request
+from .request import PolicyInputError, Request
 from .variables import template_regex
 
 __all__ = [
@@ -265,7 +265,9 @@ class Level:
     policies: tuple[Policy, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "policies", _policies(self.policies, f"level {self.label!r} policies"))
+        policies = self.policies
+        if type(policies) is not tuple or not all([type(p) is Policy for p in policies]):
+            object.__setattr__(self, "policies", _policies(policies, f"level {self.label!r} policies"))
 
     @_once
     def entries(self) -> tuple[tuple, ...]:
@@ -296,12 +298,12 @@ def _policies(value: Any, field_name: str, *, single: bool = True) -> tuple[Poli
     if single and isinstance(value, Policy):
         return (value,)
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"PolicySet {field_name} must be a list of Policy values "
+        raise PolicyInputError(f"PolicySet {field_name} must be a list of Policy values "
                         f"(parse_policy(doc) makes one); got {_what(value)}")
     policies = tuple(value)
     for position, policy in enumerate(policies):
         if not isinstance(policy, Policy):
-            raise TypeError(f"PolicySet {field_name}[{position}] must be a Policy "
+            raise PolicyInputError(f"PolicySet {field_name}[{position}] must be a Policy "
                             f"(parse_policy(doc) makes one from a document); got {_what(policy)}")
     return policies
 
@@ -309,7 +311,7 @@ def _policies(value: Any, field_name: str, *, single: bool = True) -> tuple[Poli
 def _policy(value: Any, field_name: str) -> Policy | None:
     if value is None or isinstance(value, Policy):
         return value
-    raise TypeError(f"PolicySet {field_name} must be a Policy or None "
+    raise PolicyInputError(f"PolicySet {field_name} must be a Policy or None "
                     f"(parse_policy(doc) makes one from a document); got {_what(value)}")
 
 
@@ -320,7 +322,7 @@ def _levels(value, kind: str) -> tuple[Level, ...] | None:
         return value  # already levels (the case reader's, or another PolicySet's)
     field_name = f"{kind}s"
     if isinstance(value, (str, bytes, dict, Policy)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"PolicySet {field_name} must be a list of organization levels, root "
+        raise PolicyInputError(f"PolicySet {field_name} must be a list of organization levels, root "
                         f"first (each a Level or a list of policies: [[policy]] for one level); "
                         f"got {_what(value)}")
     value = tuple(value)
@@ -328,7 +330,7 @@ def _levels(value, kind: str) -> tuple[Level, ...] | None:
     for position, level in enumerate(value):
         if not isinstance(level, Level):
             if isinstance(level, Policy):
-                raise TypeError(
+                raise PolicyInputError(
                     f"PolicySet {field_name}[{position}] is a Policy, but each level is a Level "
                     f"or a list of policies: write [[policy]] for one level holding it")
             level = Level(label=_default_level_label(position, len(value)),
@@ -353,7 +355,8 @@ class PolicySet:
     (``AssumeRole`` ``Policy``/``PolicyArns``); None or empty means none were passed:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
 
-    Wrong types are refused here with a ``TypeError`` naming the field and what it expects;
+    Wrong types are refused here with a ``PolicyInputError`` (a ``TypeError``) naming the
+    field and what it expects;
     one :class:`Policy` given for ``identity`` or ``session_policies`` is taken as a
     one-policy list (the only coercion: a document must be parsed with ``parse_policy``).
 
@@ -363,7 +366,7 @@ class PolicySet:
     >>> PolicySet(scps=(p,))
     Traceback (most recent call last):
     ...
-    TypeError: PolicySet scps[0] is a Policy, but each level is a Level or a list of policies: write [[policy]] for one level holding it
+    labkit.policy.request.PolicyInputError: PolicySet scps[0] is a Policy, but each level is a Level or a list of policies: write [[policy]] for one level holding it
     """
 
     identity: tuple[Policy, ...] = ()
@@ -376,13 +379,17 @@ class PolicySet:
 
     def __post_init__(self) -> None:
         identity = self.identity
-        if type(identity) is not tuple or not all([type(p) is Policy for p in identity]):
+        if type(identity) is not tuple or not (
+                len(identity) == 1 and type(identity[0]) is Policy  # the usual case, checked fast
+                or all([type(p) is Policy for p in identity])):
             object.__setattr__(self, "identity", _policies(identity, "identity"))
         if self.session_policies is not None:
             object.__setattr__(self, "session_policies",
                                _policies(self.session_policies, "session_policies") or None)
-        _policy(self.boundary, "boundary")
-        _policy(self.resource_policy, "resource_policy")
+        if self.boundary is not None and type(self.boundary) is not Policy:
+            _policy(self.boundary, "boundary")
+        if self.resource_policy is not None and type(self.resource_policy) is not Policy:
+            _policy(self.resource_policy, "resource_policy")
         object.__setattr__(self, "scps", _levels(self.scps, "scp"))
         object.__setattr__(self, "rcps", _levels(self.rcps, "rcp"))
         if self.resource_kind not in (None, "resource", "trust", "kms"):

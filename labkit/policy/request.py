@@ -16,26 +16,31 @@ from typing import Any, Mapping
 
 from .matching import PrincipalInfo, arn_account, normalise_arn, principal_info, session_role_arn
 
-__all__ = ["Request", "refuse_arguments"]
+__all__ = ["PolicyInputError", "Request", "refuse_arguments"]
+
+
+class PolicyInputError(TypeError, ValueError):
+    """A wrong type given to the engine (a ``TypeError``, and a ``ValueError`` so that code
+    reporting bad values, like the case-file reader, reports it too), naming the field."""
 
 
 _SCALARS = (str, bool, int, float)
 
 
 def _context_values(context: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    if not isinstance(context, Mapping):
-        raise TypeError(
+    if type(context) is not dict and not isinstance(context, Mapping):
+        raise PolicyInputError(
             f"Request context must be a mapping of condition keys to values, e.g. "
             f"{{'aws:SourceIp': '10.0.0.1'}}; got {type(context).__name__} {context!r}")
     out: dict[str, tuple[str, ...]] = {}
     for key, value in context.items():
         if type(key) is not str:
-            raise TypeError(f"Request context keys must be condition key names (str); "
+            raise PolicyInputError(f"Request context keys must be condition key names (str); "
                             f"got {type(key).__name__} {key!r}")
         if type(value) is str:
             out[key.lower()] = (value,)
         elif isinstance(value, (list, tuple)):
-            out[key.lower()] = tuple(_text(v, key) for v in value)
+            out[key.lower()] = tuple([v if type(v) is str else _text(v, key) for v in value])
         elif value is not None:
             out[key.lower()] = (_text(value, key),)
     return out
@@ -45,7 +50,7 @@ def _text(value: Any, key: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if not isinstance(value, _SCALARS):
-        raise TypeError(
+        raise PolicyInputError(
             f"Request context value of {key!r} must be a string, a number, a boolean or a "
             f"list of them; got {type(value).__name__} {value!r}")
     return str(value)
@@ -55,7 +60,7 @@ def _check_principal(principal: Any, who: PrincipalInfo | None) -> None:
     if who is not None and (who.kind != "other" or principal == "*"
                             or (principal.startswith("arn:") and principal.count(":") >= 5)):
         return
-    error = ValueError if type(principal) is str else TypeError
+    error = ValueError if type(principal) is str else PolicyInputError
     raise error(
         "Request principal must be an ARN (arn:aws:iam::111111111111:user/alice, "
         "arn:aws:sts::111111111111:assumed-role/Dev/alice, ...), a service principal "
@@ -104,10 +109,10 @@ class Request:
         if who is None or who.kind == "other":
             _check_principal(principal, who)
         if type(self.resource) is not str:
-            raise TypeError(f"Request resource must be an ARN or '*' (str); got "
+            raise PolicyInputError(f"Request resource must be an ARN or '*' (str); got "
                             f"{type(self.resource).__name__} {self.resource!r}")
         if self.resource_account is not None and type(self.resource_account) is not str:
-            raise TypeError(f"Request resource_account must be a 12-digit account id (str) or "
+            raise PolicyInputError(f"Request resource_account must be a 12-digit account id (str) or "
                             f"None; got {type(self.resource_account).__name__} {self.resource_account!r}")
         values = _context_values(self.context)
         if who.kind == "assumed-role":
@@ -139,20 +144,20 @@ class Request:
 
 
 def refuse_arguments(request: Any, policies: Any) -> None:
-    """Raise the ``TypeError`` :func:`~labkit.policy.evaluate` gives for wrong arguments.
+    """Raise the error (a ``TypeError``) :func:`~labkit.policy.evaluate` gives for wrong arguments.
 
     >>> refuse_arguments({"principal": "arn:aws:iam::111111111111:user/a"}, None)
     Traceback (most recent call last):
     ...
-    TypeError: evaluate(request, policies): request must be a Request (Request(principal=..., action=..., resource=..., context=...)); got dict {'principal': 'arn:aws:iam::111111111111:user/a'}
+    labkit.policy.request.PolicyInputError: evaluate(request, policies): request must be a Request (Request(principal=..., action=..., resource=..., context=...)); got dict {'principal': 'arn:aws:iam::111111111111:user/a'}
     """
     from .model import PolicySet
 
     if not isinstance(request, Request):
-        raise TypeError("evaluate(request, policies): request must be a Request "
+        raise PolicyInputError("evaluate(request, policies): request must be a Request "
                         "(Request(principal=..., action=..., resource=..., context=...)); "
                         f"got {type(request).__name__} {request!r}"[:400])
     if not isinstance(policies, PolicySet):
-        raise TypeError("evaluate(request, policies): policies must be a PolicySet "
+        raise PolicyInputError("evaluate(request, policies): policies must be a PolicySet "
                         "(PolicySet(identity=[...], scps=[[...]], ...)); "
                         f"got {type(policies).__name__} {policies!r}"[:400])
