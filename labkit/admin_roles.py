@@ -31,7 +31,8 @@ from typing import Any
 
 __all__ = [
     "ADMIN_ROLE", "ADMINISTRATOR_ACCESS_ARN", "MEMBER_ROLE", "admin_trust_policy",
-    "create_admin_role", "ensure_administrator_access", "has_role", "role_names",
+    "create_admin_role", "ensure_administrator_access", "has_role", "missing_role_message",
+    "role_names",
 ]
 
 #: The administrator role the lab creates in the management account.
@@ -62,6 +63,26 @@ def has_role(account_id: str, role_name: str) -> bool:
 def role_names(account_id: str) -> list[str]:
     """The names of the account's IAM roles (in the open lab's moto), sorted."""
     return sorted(r.name for r in _iam_backend(account_id).roles.values())
+
+
+def missing_role_message(account_id: str, role: str, *, account_name: str | None,
+                         management: bool) -> str:
+    """Why ``role`` cannot be assumed: the account by name and id, and the roles it has.
+
+    ``account_name`` is the account's name in the organization (None: not in it).
+    """
+    where = f"{account_name} ({account_id})" if account_name else account_id
+    roles = role_names(account_id)
+    there = (f"roles there: {', '.join(roles[:10])}{' ...' if len(roles) > 10 else ''}"
+             if roles else "it has no roles")
+    if management:
+        hint = "create it first, or use the default role"
+    elif account_name is None:
+        hint = (f"is {account_id} an account of the organization? "
+                f"{MEMBER_ROLE} exists in accounts made with CreateAccount")
+    else:
+        hint = "create it first, or use one of those"
+    return f"no role {role!r} in account {where}; {there}; {hint}"
 
 
 def ensure_administrator_access(account_id: str, role_name: str) -> None:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from labkit import safety
 from labkit.admin_roles import (
     ADMIN_ROLE, ADMINISTRATOR_ACCESS_ARN, MEMBER_ROLE, create_admin_role,  # noqa: F401 (kept importable here)
-    ensure_administrator_access, has_role, role_names,
+    ensure_administrator_access, has_role, missing_role_message,
 )
 from labkit.quotas import OrganizationsQuotas, quotas_named
 from labkit.sessions import (
@@ -327,21 +327,10 @@ class Lab:
             RoleSessionName=SESSION_NAME)["Credentials"]
 
     def _no_role(self, account_id: str, role: str) -> str:
-        """Why ``role`` cannot be assumed in ``account_id``: the account by name, its roles."""
         backend = self._organizations_backend()
         names = [a.name for a in (backend.accounts if backend.org else ()) if a.id == account_id]
-        where = f"{names[0]} ({account_id})" if names else account_id
-        roles = role_names(account_id)
-        if account_id == self.management_account_id:
-            hint = "create it first, or use the default role"
-        elif not names:
-            hint = (f"is {account_id} an account of the organization? "
-                    f"{MEMBER_ROLE} exists in accounts made with CreateAccount")
-        else:
-            hint = "create it first, or use one of those"
-        there = (f"roles there: {', '.join(roles[:10])}{' ...' if len(roles) > 10 else ''}"
-                 if roles else "it has no roles")
-        return f"no role {role!r} in account {where}; {there}; {hint}"
+        return missing_role_message(account_id, role, account_name=names[0] if names else None,
+                                    management=account_id == self.management_account_id)
 
     def _admin_caller(self) -> boto3.Session:
         return self.session("management", ADMIN_ROLE, self.region)
