@@ -18,7 +18,8 @@ Organizations guard; :class:`labkit.lab.Lab` calls :func:`name_management_accoun
   :data:`CREATE_ACCOUNT_STATUS_PAGE`). moto creates a second account; the lab creates
   nothing and answers with the failed status at once (the lab has no delay), which
   ``DescribeCreateAccountStatus`` and ``ListCreateAccountStatus`` then report too. The lab
-  knows only the accounts of its own world, and compares emails exactly as written.
+  knows only the accounts of its own world, and compares emails ignoring case (as the
+  design checker does; AWS does not say how it compares them).
 - **DeleteOrganization needs an organization empty of member accounts**
   (``OrganizationNotEmptyException``, :data:`DELETE_ORGANIZATION_PAGE`); moto finds the
   management account by its name ``master``, so the lab answers this call itself.
@@ -79,8 +80,8 @@ def create_account(call: LabCall, backend) -> ServiceReply | None:
     Source: :data:`CREATE_ACCOUNT_STATUS_PAGE` (``EMAIL_ALREADY_EXISTS``: "another Amazon Web
     Services account with that email address already exists").
     """
-    email = call.params.get("Email", "")
-    if not any(a.email == email for a in backend.accounts):
+    email = str(call.params.get("Email", "")).lower()
+    if not any(str(a.email).lower() == email for a in backend.accounts):
         return None
     from moto.organizations.utils import make_random_create_account_status_id
 
