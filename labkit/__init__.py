@@ -37,6 +37,10 @@ _EXPORTS = {
     "Level": "labkit.policy",
     "parse_policy": "labkit.policy",
     "validate_policy": "labkit.policy",
+    "check_policy": "labkit.policy",
+    "PolicyInputError": "labkit.policy",
+    "PolicyParseError": "labkit.policy",
+    "PolicyValidationError": "labkit.policy",
     # guardrails (02-guardrails)
     "guardrail": "labkit.guardrails",
     "guardrail_library": "labkit.guardrails",

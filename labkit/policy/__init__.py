@@ -19,14 +19,17 @@ import importlib
 # keeps the name ``evaluate`` bound to the function rather than to its submodule.
 from .evaluate import evaluate
 from .model import Condition, Decision, Level, Policy, PolicySet, Request, Statement
+from .request import PolicyInputError
 from .parse import PolicyParseError, parse_policy
 
-# Written alongside this engine; loaded on first use.
-_LAZY = {"validate_policy": "labkit.policy.validate"}
+# The validator reads the IAM action catalogue, so it is loaded on first use.
+_LAZY = {"validate_policy": "labkit.policy.validate", "check_policy": "labkit.policy.validate",
+         "PolicyValidationError": "labkit.policy.validate"}
 
 __all__ = sorted([
-    "Condition", "Decision", "Level", "Policy", "PolicyParseError", "PolicySet", "Request",
-    "Statement", "evaluate", "parse_policy", "validate_policy",
+    "Condition", "Decision", "Level", "Policy", "PolicyInputError", "PolicyParseError",
+    "PolicySet", "PolicyValidationError", "Request", "Statement", "check_policy", "evaluate",
+    "parse_policy", "validate_policy",
 ])
 
 
