@@ -34,6 +34,8 @@ else:  # pragma: no cover - Python 3.10: pytest itself depends on tomli there
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ("scripts/setup", "scripts/lab", "scripts/test", ".ci/run")
+#: scripts/lab adds --allow-root when run as root (JupyterLab refuses root otherwise).
+ROOT_FLAG = " --allow-root" if os.geteuid() == 0 else ""
 
 # PyPI distribution -> the conda-forge packages that provide it. Everything not listed has
 # the same name on both (compared after PEP 503 normalisation: PyYAML == pyyaml).
@@ -231,7 +233,7 @@ def test_scripts_lab_runs_setup_then_jupyterlab_on_notebooks(tmp_path):
     calls = log.read_text().splitlines()
     assert calls == [
         "setup ",
-        f"jupyter lab --notebook-dir={tree / 'notebooks'} --no-browser --port=8899",
+        f"jupyter lab --notebook-dir={tree / 'notebooks'}{ROOT_FLAG} --no-browser --port=8899",
     ], calls
 
 
