@@ -49,19 +49,26 @@ def _array(text: str, at: int, item) -> tuple[list, int]:
     """The items of the JSON array starting at ``text[at]``, each read by ``item``."""
     if text[at] != "[":
         raise _Unusual
-    at = _skip(text, at + 1)
+    at += 1
+    if text[at] in _SPACE:
+        at = _skip(text, at)
     out: list = []
     if text[at] == "]":
         return out, at + 1
     while True:
-        value, at = item(text, _skip(text, at))
+        value, at = item(text, at)
         out.append(value)
-        at = _skip(text, at)
-        if text[at] == "]":
+        char = text[at]
+        if char in _SPACE:
+            at = _skip(text, at)
+            char = text[at]
+        if char == "]":
             return out, at + 1
-        if text[at] != ",":
+        if char != ",":
             raise _Unusual
         at += 1
+        if text[at] in _SPACE:
+            at = _skip(text, at)
 
 
 def _level_text(text: str, at: int) -> tuple[str, int]:

@@ -221,9 +221,23 @@ def _quick_strings(value: Any) -> tuple[str, ...] | None:
     return None
 
 
+_PLAIN_KEYS = frozenset({"Sid", "Effect", "Action", "Resource"})
+
+
 def _statement(item: Any, index: int, where: str, kind: str, variables: bool = True) -> Statement:
     """One statement: the common, well-formed shapes take a short path; anything else
     (and every error, so its message names the statement) takes :func:`_checked_statement`."""
+    if type(item) is dict and item.keys() <= _PLAIN_KEYS:  # the commonest shape, checked least
+        effect, actions, resources = item.get("Effect"), item.get("Action"), item.get("Resource")
+        actions = (actions,) if type(actions) is str else _quick_strings(actions)
+        resources = (resources,) if type(resources) is str else _quick_strings(resources)
+        if (effect == "Allow" or effect == "Deny") and actions is not None and resources is not None \
+                and not (variables and "${" in "\n".join(resources)):
+            sid = item.get("Sid")
+            return Statement._parsed(sid=sid if type(sid) is str else None, effect=effect, index=index,
+                                     actions=actions, not_actions=None, resources=resources,
+                                     not_resources=None, principals=None, not_principals=None,
+                                     conditions=(), variables=variables)
     if type(item) is dict:
         effect = item.get("Effect")
         if effect == "Allow" or effect == "Deny":
