@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from labkit import applicable_policies as ap
+from labkit.operations import GLOBAL_ENDPOINTS, requested_region
 from labkit.denials import access_denied, denial_message, encode_failure, error_style
 from labkit.policy import Decision, PolicySet, Request, evaluate
 from labkit.sessions import LabCall, ServiceError
@@ -66,10 +67,9 @@ def __getattr__(name: str) -> Any:
         return rcp_supported_services()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-#: Services with one global endpoint in us-east-1: aws:RequestedRegion is us-east-1 for them
-#: (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion).
-GLOBAL_SERVICES = frozenset({"iam", "organizations", "cloudfront", "route53", "budgets", "ce",
-                             "waf", "shield", "support", "health"})
+#: Services with one global endpoint: their aws:RequestedRegion is that endpoint's Region
+#: (the list and its sources: :data:`labkit.operations.GLOBAL_ENDPOINTS`).
+GLOBAL_SERVICES = frozenset(GLOBAL_ENDPOINTS)
 #: Operations that never change state: every other call to these services may.
 _READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Select", "BatchGet")
 
@@ -197,8 +197,7 @@ def requests_for(lab, call: LabCall | None = None, *, account: str | None = None
         action, extra = described.action, dict(described.context)
         resources = (resource,) if resource else described.resources
     else:
-        prefix = action.split(":", 1)[0].lower()
-        extra = {"aws:RequestedRegion": "us-east-1" if prefix in GLOBAL_SERVICES else region}
+        extra = {"aws:RequestedRegion": requested_region(action, region)}
         resources = (resource or "*",)
     extra.update(context or {})
     who = ap.identity_policies(principal)

@@ -34,6 +34,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from labkit.operations import GLOBAL_ENDPOINTS, requested_region
+
 __all__ = [
     "COLOURS",
     "DEFAULT_ACTIONS",
@@ -226,19 +228,6 @@ def _cell(outcome: tuple[str, int | None, str], labels: Sequence[str]) -> str:
     return f"{result} @ {labels[position]}: {what}"
 
 
-def _requested_region(action: str, region: str) -> str:
-    """``aws:RequestedRegion`` of a call: a global service's single endpoint is in us-east-1
-    whatever Region the client names
-    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion).
-
-    >>> _requested_region("iam:ListRoles", "ap-south-1"), _requested_region("ec2:RunInstances", "ap-south-1")
-    ('us-east-1', 'ap-south-1')
-    """
-    from labkit.enforcement import GLOBAL_SERVICES
-
-    return "us-east-1" if action.split(":", 1)[0].lower() in GLOBAL_SERVICES else region
-
-
 def cell_kind(cell: str) -> str:
     """The decision a cell of :func:`effective_permissions` states (its first word)."""
     return cell.split(" ", 1)[0]
@@ -350,11 +339,11 @@ def effective_permissions(lab, accounts: str | Iterable[str] | None = None,
             principal = f"arn:aws:sts::{account_id}:assumed-role/{who}/{SESSION_NAME}"
             contexts = {r: global_context(lab, principal, principal_account=account_id,
                                           resource_account=account_id, region=r, now=0)
-                        for r in {*regions, "us-east-1"}}
+                        for r in {*regions, *GLOBAL_ENDPOINTS.values()}}
             outcomes = [
                 _outcome(evaluate(Request(principal=principal, action=a, resource=resource,
                                           resource_account=account_id,
-                                          context=contexts[_requested_region(a, r)]), policies))
+                                          context=contexts[requested_region(a, r)]), policies))
                 for a in actions for r in regions]
             cache[key] = outcomes
         labels = [_short_level(level.label) for level in path]

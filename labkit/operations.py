@@ -48,6 +48,8 @@ __all__ = [
     "operation_map",
     "operation_request",
     "iam_prefix",
+    "GLOBAL_ENDPOINTS",
+    "requested_region",
     "mapped_operations",
     "unmapped_operations",
     "operations_command",
@@ -57,6 +59,34 @@ _MAP_PATH = Path(__file__).parent / "data" / "operations.yaml"
 _FIELD = re.compile(r"\{([^{}]+)\}")
 _AWS_POLICY_TYPES = {"p-FullAWSAccess": "SERVICE_CONTROL_POLICY",
                      "p-RCPFullAWSAccess": "RESOURCE_CONTROL_POLICY"}
+
+
+#: IAM service prefix -> the Region of the service's one global endpoint. A request to such a
+#: service is served there whatever Region the client names, so its ``aws:RequestedRegion`` is
+#: that Region ("Some global services, such as IAM, have a single endpoint ... located in the US
+#: East (N. Virginia) Region":
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion;
+#: the SCP example exempting global services:
+#: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_examples_general.html#example-scp-deny-region).
+#: Each Region is the credential scope of the service's ``aws-global`` partition endpoint in
+#: botocore's ``data/endpoints.json`` (``partitionEndpoint``, ``isRegionalized: false``).
+GLOBAL_ENDPOINTS = {"iam": "us-east-1", "organizations": "us-east-1", "cloudfront": "us-east-1",
+                    "route53": "us-east-1", "budgets": "us-east-1", "ce": "us-east-1",
+                    "waf": "us-east-1", "shield": "us-east-1", "support": "us-east-1",
+                    "health": "us-east-1"}
+
+
+def requested_region(prefix: str, region: str) -> str:
+    """``aws:RequestedRegion`` of a request to service ``prefix`` (an IAM service prefix, or a
+    whole action) made by a client of ``region``: the global endpoint's Region for a service
+    in :data:`GLOBAL_ENDPOINTS`, else ``region``.
+
+    >>> requested_region("cloudfront", "eu-west-1"), requested_region("iam:ListRoles", "ap-south-1")
+    ('us-east-1', 'us-east-1')
+    >>> requested_region("ec2", "eu-west-1")
+    'eu-west-1'
+    """
+    return GLOBAL_ENDPOINTS.get(prefix.split(":", 1)[0].lower(), region)
 
 
 class OperationMapError(ValueError):
@@ -112,7 +142,7 @@ def operation_map() -> dict:
             if unknown:
                 raise OperationMapError(f"{where}.{name}: unknown fields {sorted(unknown)}")
             entries[name] = {"action": name, **entry}
-        table[service] = {"prefix": spec["prefix"], "endpoint_region": spec.get("endpoint_region"),
+        table[service] = {"prefix": spec["prefix"],
                           "approximate": tuple(spec.get("approximate") or ()),
                           "operations": entries}
     return table
@@ -174,7 +204,7 @@ def operation_request(service: str, operation: str, params: Mapping[str, Any] | 
     spec = operation_map().get(service)
     entry = spec["operations"].get(operation) if spec else None
     prefix = spec["prefix"] if spec else service
-    requested = (spec or {}).get("endpoint_region") or region
+    requested = requested_region(prefix, region)
     if entry is None:
         return OperationRequest(action=f"{prefix}:{operation}", resources=("*",),
                                 context={"aws:RequestedRegion": requested},

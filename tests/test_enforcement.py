@@ -402,3 +402,36 @@ def test_authorization_comes_before_the_organizations_rules(lab):
     code, status, message = _error(excinfo)
     assert (code, status) == ("AccessDeniedException", 403)
     assert "because no identity-based policy allows the organizations:DetachPolicy action" in message
+
+
+@pytest.mark.parametrize("service, operation, action", [
+    ("cloudfront", "list_distributions", "cloudfront:ListDistributions"),
+    ("route53", "list_hosted_zones", "route53:ListHostedZones"),
+])
+def test_a_global_service_call_and_decide_agree_on_the_requested_region(lab, service, operation, action):
+    """CloudFront and Route 53 have one endpoint, in us-east-1, so a call from eu-west-1 has
+    aws:RequestedRegion us-east-1 (labkit.operations.GLOBAL_ENDPOINTS cites the pages): an SCP
+    that allows only us-east-1 lets it through, both for a lab call and for decide()."""
+    org = lab.session("management").client("organizations")
+    only_us_east_1 = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Action": "*", "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}]}
+    policy = org.create_policy(Name=f"only-us-east-1-{service}", Description="test",
+                               Type="SERVICE_CONTROL_POLICY",
+                               Content=json.dumps(only_us_east_1))["Policy"]["PolicySummary"]["Id"]
+    account = lab.account_id("prod-app")
+    org.attach_policy(PolicyId=policy, TargetId=account)
+    try:
+        session = lab.session("prod-app", region="eu-west-1")
+        getattr(session.client(service), operation)()  # allowed: requested from us-east-1
+        assert enforcement.decide(lab, account="prod-app", action=action, region="eu-west-1").allowed
+        assert enforcement.decide(lab, account="prod-app", service=service,
+                                  operation=action.split(":")[1], region="eu-west-1").allowed
+        # the same SCP denies a regional service's call from eu-west-1, in the lab and in decide()
+        with pytest.raises(ClientError):
+            session.client("ec2").describe_instances()
+        assert not enforcement.decide(lab, account="prod-app", action="ec2:DescribeInstances",
+                                      region="eu-west-1").allowed
+    finally:
+        org.detach_policy(PolicyId=policy, TargetId=account)
+        org.delete_policy(PolicyId=policy)

@@ -119,11 +119,12 @@ def _engine_cell(lab, account_id, action, region, labels):
     """The same question put to the engine directly, for one account, with no sharing."""
     from labkit.enforcement import global_context
     from labkit.policy import PolicySet, Request, evaluate
-    from labkit.guardrails import _admin_identity, _cell, _outcome, _requested_region
+    from labkit.guardrails import _admin_identity, _cell, _outcome
+    from labkit.operations import requested_region
 
     principal = f"arn:aws:sts::{account_id}:assumed-role/OrganizationAccountAccessRole/labkit"
     context = global_context(lab, principal, principal_account=account_id, resource_account=account_id,
-                             region=_requested_region(action, region))
+                             region=requested_region(action, region))
     decision = evaluate(Request(principal=principal, action=action, resource_account=account_id,
                                 context=context),
                         PolicySet(identity=[_admin_identity()], scps=scp_path(lab, account_id)))
