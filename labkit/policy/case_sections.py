@@ -137,7 +137,7 @@ def _levels_by_text(text: str, kind: str) -> tuple[Level, ...] | None:
 
 
 def _level(text: str, pieces: list, label: str, kind: str) -> Level:
-    level = Level(label=label, policies=tuple(
+    level = Level._parsed(label=label, policies=tuple(
         parse_decoded(doc, text=piece, name=f"{kind.upper()} {j + 1} at {label}", kind=kind)
         for j, (piece, doc) in enumerate(pieces)))
     if len(_LEVELS) > _CACHE_LIMIT:

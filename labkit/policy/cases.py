@@ -105,9 +105,9 @@ def _head(data: dict, where: str) -> tuple[str, str, Request, str | None]:
     if expected is not None and expected not in RESULTS:
         raise CaseError(f"{where}: expected must be one of {RESULTS}, got {expected!r}")
     try:
-        request = Request(principal=raw["principal"], action=raw["action"],
-                          resource=raw.get("resource") or "*",
-                          resource_account=raw.get("resource_account"), context=context)
+        request = Request._read(principal=raw["principal"], action=raw["action"],
+                                resource=raw.get("resource") or "*",
+                                resource_account=raw.get("resource_account"), context=context)
     except ValueError as exc:
         raise CaseError(f"{where}: {exc}") from None
     return name or where, where, request, expected
@@ -183,7 +183,14 @@ def case_from_line(line: str, *, where: str = "case") -> Case:
         return _from_full_line(line, base)
     except PolicyParseError as exc:
         raise CaseError(f"{where}: {exc}") from None
-    return Case(name=name, request=request, policies=_policy_set(sections, where), expected=expected)
+    # the sections are the parser's values (tuples of Policy, of Level, or None): no re-checks
+    case = object.__new__(Case)  # Case(...) without a frozen dataclass's per-field setattr
+    policies = PolicySet._parsed(identity=sections["identity_policies"], boundary=sections["permissions_boundary"],
+                                 scps=sections["scps"], rcps=sections["rcps"],
+                                 resource_policy=sections["resource_policy"])
+    object.__setattr__(case, "__dict__", {"name": name, "request": request, "policies": policies,
+                                          "expected": expected})
+    return case
 
 
 def _spans(line: str) -> dict[str, str] | None:

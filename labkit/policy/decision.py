@@ -52,6 +52,16 @@ class Decision:
         if self.result not in RESULTS:
             raise ValueError(f"result must be one of {RESULTS}, got {self.result!r}")
 
+    @classmethod
+    def _decided(cls, result: str, request: Request, policies: "PolicySet", blocked_by: tuple[str, ...] = (),
+                 deciding: tuple[tuple[str, str], ...] = ()) -> "Decision":
+        """``Decision(...)`` for :func:`~labkit.policy.evaluate`, whose ``result`` is always
+        one of RESULTS: the same value, without a frozen dataclass's per-field setattr."""
+        self = object.__new__(cls)
+        object.__setattr__(self, "__dict__", {"result": result, "blocked_by": blocked_by, "request": request,
+                                              "policies": policies, "deciding": deciding})
+        return self
+
     @property
     def allowed(self) -> bool:
         return self.result == "Allowed"

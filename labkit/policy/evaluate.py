@@ -149,7 +149,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     if type(request) is not Request or type(policies) is not PolicySet:
         refuse_arguments(request, policies)  # raises unless a subclass
     if request.action_key in _NOT_DENIABLE:
-        return Decision(result="Allowed", request=request, policies=policies)
+        return Decision._decided("Allowed", request, policies)
     who = request.who
     org_exempt = who.is_service_linked_role
     scps = None if org_exempt else policies.scps
@@ -241,5 +241,5 @@ def _decide(result: str, request: Request, policies: PolicySet, why: list, level
             deciding.append((policy.name, statement.label))
         elif level is not None:
             deciding.append((level.label, "no Allow at this level"))
-    return Decision(result=result, blocked_by=tuple(blocked) if result != "Allowed" else (),
-                    request=request, policies=policies, deciding=tuple(deciding))
+    return Decision._decided(result, request, policies, tuple(blocked) if result != "Allowed" else (),
+                             tuple(deciding))

@@ -137,8 +137,10 @@ def compile_wildcards(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     return _compile_set(tuple(patterns))
 
 
+@lru_cache(maxsize=65536)
 def compile_actions(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-    """Predicate over a **lower-cased** action name; actions match case-insensitively."""
+    """Predicate over a **lower-cased** action name; actions match case-insensitively
+    (cached: statements that share an action list share one predicate)."""
     return _compile_set(tuple(p.lower() for p in patterns))
 
 
@@ -156,8 +158,10 @@ def normalise_arn(value: str) -> str:
     return f"{parts[0].lower()}:{parts[1].lower()}:{parts[2].lower()}:{parts[3]}"
 
 
+@lru_cache(maxsize=65536)
 def compile_resources(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-    """Predicate over a resource ARN passed through :func:`normalise_arn`."""
+    """Predicate over a resource ARN passed through :func:`normalise_arn` (cached, as
+    :func:`compile_actions`)."""
     return _compile_set(tuple(normalise_arn(p) for p in patterns))
 
 

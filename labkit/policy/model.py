@@ -15,7 +15,6 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Callable
 
 from .conditions import check_condition, compile_condition
@@ -23,7 +22,7 @@ from .matching import (PrincipalInfo, compile_actions, compile_resources, normal
                        principal_entry_matches)
 from .decision import BLOCKERS, RESULTS, Decision
 from .request import PolicyInputError, Request
-from .variables import template_regex
+from .variables import match_templates
 
 __all__ = [
     "RESULTS", "BLOCKERS", "POLICY_KINDS",
@@ -50,6 +49,14 @@ class _once:  # noqa: N801 (used as a decorator, like cached_property)
         return value
 
 
+def _built(cls: type, fields: dict) -> Any:
+    """An instance of the frozen dataclass ``cls`` holding ``fields`` (all of them, already
+    checked): the same value as ``cls(**fields)``, without a setattr per field."""
+    self = object.__new__(cls)
+    object.__setattr__(self, "__dict__", fields)
+    return self
+
+
 POLICY_KINDS = ("identity", "boundary", "session", "scp", "rcp", "resource", "trust", "kms")
 
 
@@ -70,9 +77,7 @@ class Condition:
     def _parsed(cls, *, operator: str, key: str, values: tuple[str, ...], variables: bool = True) -> "Condition":
         """``Condition(...)`` for the parser, without a frozen dataclass's per-field setattr."""
         check_condition(operator, key, values)
-        self = object.__new__(cls)
-        self.__dict__.update(operator=operator, key=key, values=values, variables=variables)
-        return self
+        return _built(cls, {"operator": operator, "key": key, "values": values, "variables": variables})
 
     @_once
     def test(self) -> Callable[[dict], bool]:
@@ -117,10 +122,8 @@ class Statement:
         ``object.__setattr__`` of a frozen dataclass's ``__init__``: the parser builds
         thousands of these on a first pass over a case file.
         """
-        self = object.__new__(cls)
         _derive(fields)
-        object.__setattr__(self, "__dict__", fields)
-        return self
+        return _built(cls, fields)
 
     @property
     def label(self) -> str:
@@ -138,7 +141,8 @@ class Statement:
         if self._resource is not None:
             hit = self._resource(request.resource_key)
         else:
-            hit = _dynamic_resource_match(patterns, request)
+            hit = match_templates(tuple(map(normalise_arn, patterns)), request.resource_key,
+                                  request.context_values)
         return hit if self.resources is not None else not hit
 
     def principal_match(self, who: PrincipalInfo, bounded: bool = False) -> str | None:
@@ -175,7 +179,7 @@ class Statement:
         patterns = self.resources if self.resources is not None else self.not_resources
         if patterns is None or (self.variables and "${" in "\n".join(patterns)):  # "\n": no false "${"
             return None
-        return _resource_matcher(patterns)
+        return compile_resources(patterns)
 
     def applies_past_action(self, request: "Request", bounded: bool = False) -> str | None:
         """For a request whose action this statement matches: None if the resource, the
@@ -197,32 +201,13 @@ class Statement:
         return how
 
 
-@lru_cache(maxsize=65536)
-def _action_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-    return compile_actions(patterns)
-
-
-@lru_cache(maxsize=65536)
-def _resource_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-    return compile_resources(patterns)
-
-
 def _derive(values: dict) -> None:
     """Fill in a statement's action matcher and its evaluation-loop tuple ``fast``."""
     actions = values["actions"]
-    match_action = _action_matcher((actions if actions is not None else values["not_actions"]) or ())
+    match_action = compile_actions((actions if actions is not None else values["not_actions"]) or ())
     values["_action"] = match_action
     # what the evaluation loop checks for every statement; the rest waits for an action match
     values["fast"] = (match_action, actions is not None, values["effect"] == "Deny")
-
-
-def _dynamic_resource_match(patterns: tuple[str, ...], request: "Request") -> bool:
-    import re
-    for pattern in patterns:
-        regex = template_regex(normalise_arn(pattern), request.context_values)
-        if regex is not None and re.match(regex + r"\Z", request.resource_key, re.DOTALL):
-            return True
-    return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,10 +231,8 @@ class Policy:
     @classmethod
     def _parsed(cls, *, name: str, kind: str, statements: tuple[Statement, ...], version: str | None) -> "Policy":
         """``Policy(...)`` for the parser, which has checked ``kind``; no per-field setattr."""
-        self = object.__new__(cls)
-        object.__setattr__(self, "__dict__", {"name": name, "kind": kind, "statements": statements,
-                                              "version": version, "source_text": None})
-        return self
+        return _built(cls, {"name": name, "kind": kind, "statements": statements, "version": version,
+                            "source_text": None})
 
     @_once
     def entries(self) -> tuple[tuple, ...]:
@@ -268,6 +251,11 @@ class Level:
         policies = self.policies
         if type(policies) is not tuple or not all([type(p) is Policy for p in policies]):
             object.__setattr__(self, "policies", _policies(policies, f"level {self.label!r} policies"))
+
+    @classmethod
+    def _parsed(cls, *, label: str, policies: tuple[Policy, ...]) -> "Level":
+        """``Level(...)`` for the case reader, whose ``policies`` is a tuple of parsed policies."""
+        return _built(cls, {"label": label, "policies": policies})
 
     @_once
     def entries(self) -> tuple[tuple, ...]:
@@ -394,6 +382,14 @@ class PolicySet:
         object.__setattr__(self, "rcps", _levels(self.rcps, "rcp"))
         if self.resource_kind not in (None, "resource", "trust", "kms"):
             raise ValueError(f"resource_kind must be resource, trust or kms, got {self.resource_kind!r}")
+
+    @classmethod
+    def _parsed(cls, *, identity: tuple[Policy, ...], boundary: Policy | None, scps: tuple[Level, ...] | None,
+                rcps: tuple[Level, ...] | None, resource_policy: Policy | None) -> "PolicySet":
+        """``PolicySet(...)`` for the case reader, whose values the parser made (the types
+        ``__post_init__`` checks): the same value, without its checks and per-field setattr."""
+        return _built(cls, {"identity": identity, "boundary": boundary, "scps": scps, "rcps": rcps,
+                            "resource_policy": resource_policy, "resource_kind": None, "session_policies": None})
 
     @_once
     def identity_entries(self) -> tuple[tuple, ...]:

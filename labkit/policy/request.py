@@ -102,37 +102,19 @@ class Request:
     context_values: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.action, str) or ":" not in self.action:
-            raise ValueError(f"Request action must look like 'service:Action', got {self.action!r}")
-        principal = self.principal
-        who = principal_info(principal) if type(principal) is str and principal else None
-        if who is None or who.kind == "other":
-            _check_principal(principal, who)
-        if type(self.resource) is not str:
-            raise PolicyInputError(f"Request resource must be an ARN or '*' (str); got "
-                            f"{type(self.resource).__name__} {self.resource!r}")
-        if self.resource_account is not None and type(self.resource_account) is not str:
-            raise PolicyInputError(f"Request resource_account must be a 12-digit account id (str) or "
-                            f"None; got {type(self.resource_account).__name__} {self.resource_account!r}")
-        values = _context_values(self.context)
-        if who.kind == "assumed-role":
-            given = values.get("aws:principalarn")
-            role_arn = session_role_arn(who, given[0]) if given and len(given) == 1 else None
-            if role_arn is not None:
-                who = principal_info(self.principal, role_arn)
-        own = self.__dict__  # derived fields, written once here (the dataclass is frozen after)
-        own["who"] = who
-        own["action_key"] = self.action.lower()
-        own["resource_key"] = normalise_arn(self.resource)
-        if self.resource_account is None:
-            own["resource_account"] = arn_account(self.resource) or who.account
-        # for a role session, aws:PrincipalArn is the role's ARN (the session ARN has no path)
-        values.setdefault("aws:principalarn", (who.role_arn if who.kind == "assumed-role" else self.principal,))
-        if who.account:
-            values.setdefault("aws:principalaccount", (who.account,))
-        if who.user_name:
-            values.setdefault("aws:username", (who.user_name,))
-        own["context_values"] = values
+        _fill(self.__dict__)  # derived fields, written once here (the dataclass is frozen after)
+
+    @classmethod
+    def _read(cls, *, principal: str, action: str, resource: str, resource_account: str | None,
+              context: Mapping[str, Any]) -> "Request":
+        """``Request(...)`` for the case reader: the same checks and value, without a frozen
+        dataclass's per-field setattr (a first pass over a case file builds thousands)."""
+        self = object.__new__(cls)
+        own = {"principal": principal, "action": action, "resource": resource,
+               "resource_account": resource_account, "context": context}
+        _fill(own)
+        object.__setattr__(self, "__dict__", own)
+        return self
 
     @property
     def principal_account(self) -> str | None:
@@ -141,6 +123,40 @@ class Request:
     @property
     def service(self) -> str:
         return self.action_key.split(":", 1)[0]
+
+
+def _fill(own: dict) -> None:
+    """Check a request's fields (in ``own``, its ``__dict__``) and add the derived ones."""
+    action, principal, resource, account = own["action"], own["principal"], own["resource"], own["resource_account"]
+    if not isinstance(action, str) or ":" not in action:
+        raise ValueError(f"Request action must look like 'service:Action', got {action!r}")
+    who = principal_info(principal) if type(principal) is str and principal else None
+    if who is None or who.kind == "other":
+        _check_principal(principal, who)
+    if type(resource) is not str:
+        raise PolicyInputError(f"Request resource must be an ARN or '*' (str); got "
+                               f"{type(resource).__name__} {resource!r}")
+    if account is not None and type(account) is not str:
+        raise PolicyInputError(f"Request resource_account must be a 12-digit account id (str) or "
+                               f"None; got {type(account).__name__} {account!r}")
+    values = _context_values(own["context"])
+    if who.kind == "assumed-role":
+        given = values.get("aws:principalarn")
+        role_arn = session_role_arn(who, given[0]) if given and len(given) == 1 else None
+        if role_arn is not None:
+            who = principal_info(principal, role_arn)
+    own["who"] = who
+    own["action_key"] = action.lower()
+    own["resource_key"] = normalise_arn(resource)
+    if account is None:
+        own["resource_account"] = arn_account(resource) or who.account
+    # for a role session, aws:PrincipalArn is the role's ARN (the session ARN has no path)
+    values.setdefault("aws:principalarn", (who.role_arn if who.kind == "assumed-role" else principal,))
+    if who.account:
+        values.setdefault("aws:principalaccount", (who.account,))
+    if who.user_name:
+        values.setdefault("aws:username", (who.user_name,))
+    own["context_values"] = values
 
 
 def refuse_arguments(request: Any, policies: Any) -> None:

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from .matching import wildcard_regex
 
-__all__ = ["has_variables", "parse_template", "resolve", "template_regex", "VariableError"]
+__all__ = ["has_variables", "match_templates", "parse_template", "resolve", "template_regex", "VariableError"]
 
 _VAR = re.compile(r"\$\{([^}]*)\}")
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
@@ -105,3 +105,18 @@ def template_regex(text: str, context) -> str | None:
                 return None
             out.append(re.escape(value))
     return "".join(out)
+
+
+def match_templates(patterns: tuple[str, ...], value: str, context: dict) -> bool:
+    """Does ``value`` match any of ``patterns`` once their variables are replaced from
+    ``context``? A pattern whose variable has no value in ``context`` matches nothing.
+
+    >>> match_templates(("arn:aws:s3:::home/${aws:username}/*",), "arn:aws:s3:::home/alice/x",
+    ...                 {"aws:username": ("alice",)})
+    True
+    """
+    for pattern in patterns:
+        regex = template_regex(pattern, context)
+        if regex is not None and re.match(regex + r"\Z", value, re.DOTALL):
+            return True
+    return False
