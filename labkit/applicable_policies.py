@@ -58,7 +58,6 @@ __all__ = [
     "org_view",
     "organization_id",
     "rcp_path",
-    "release",
     "resource_policy",
     "scp_path",
 ]
@@ -144,22 +143,21 @@ class PrincipalPolicies:
 class OrgCache:
     """Per-lab cache of the :class:`OrgView`, dropped by :func:`invalidate`.
 
-    ``hold`` is set while an Organizations write is being authorized: the view read then is
-    the state *before* the write, so it is used but not kept. ``index`` finds nodes by id
+    The lab drops the view after every successful Organizations write (an observer that
+    :mod:`labkit.enforcement` installs). ``index`` finds nodes by id
     (:mod:`labkit.org_index`); it follows moto's lists by itself and is never dropped.
     """
 
-    __slots__ = ("view", "valid", "hold", "index")
+    __slots__ = ("view", "valid", "index")
 
     def __init__(self) -> None:
         self.view: OrgView | None = None
         self.valid = False
-        self.hold = False
         self.index = OrgIndex()
 
 
 def _cache(lab) -> OrgCache:
-    cache = getattr(lab, "_labkit_org_cache", None)
+    cache = lab._labkit_org_cache  # declared by Lab.__init__
     if cache is None:
         cache = OrgCache()
         lab._labkit_org_cache = cache
@@ -171,20 +169,9 @@ def org_index(lab) -> OrgIndex:
     return _cache(lab).index
 
 
-def invalidate(lab, *, hold: bool = False) -> None:
-    """Forget the cached organization shape. With ``hold``, do not cache a new one until
-    :func:`release` (used while a write that will change it is being authorized)."""
-    cache = _cache(lab)
-    cache.valid = False
-    cache.hold = hold
-
-
-def release(lab) -> None:
-    """End a :func:`invalidate` hold: the next read builds and keeps a fresh view."""
-    cache = _cache(lab)
-    if cache.hold:
-        cache.hold = False
-        cache.valid = False
+def invalidate(lab) -> None:
+    """Forget the cached organization shape: the next read builds a fresh view."""
+    _cache(lab).valid = False
 
 
 def _org_backend(lab):
@@ -210,8 +197,7 @@ def org_view(lab) -> OrgView | None:
     view = None
     if backend.org is not None:
         view = _read_org(backend, cache.index)
-    if not cache.hold:
-        cache.view, cache.valid = view, True
+    cache.view, cache.valid = view, True
     return view
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "describe_operation",
     "encode_failure",
     "error_style",
+    "forget_organization",
     "global_context",
     "install",
     "last_denial",
@@ -46,7 +47,6 @@ __all__ = [
     "request_for",
     "requests_for",
     "resource_context",
-    "track_writes",
 ]
 
 TROUBLESHOOT_PAGE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html"
@@ -76,12 +76,11 @@ _READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Select
 
 # -- installing -------------------------------------------------------------------------------
 def install(lab) -> None:
-    """Register :func:`track_writes` and :func:`authorize` on ``lab`` (idempotent) and make
-    sure moto does not second-guess labkit's decisions."""
+    """Register :func:`authorize` on ``lab`` (idempotent) and make sure moto does not
+    second-guess labkit's decisions."""
     neutralise_moto()
-    # AWS authorizes a request before the service looks at it, so these guards go before
-    # the lab's service rules (labkit.organizations): authorize first, then track_writes.
-    lab.add_guard(track_writes, authorization=False, first=True)
+    # AWS authorizes a request before the service looks at it, so this guard goes before
+    # the lab's service rules (labkit.organizations).
     lab.add_guard(authorize, authorization=True, first=True)
 
 
@@ -105,38 +104,27 @@ def neutralise_moto() -> None:
     settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
 
 
-def track_writes(call: LabCall) -> None:
-    """A guard that forgets the cached organization before any call that may change it.
-
-    It runs before the call, so :func:`authorize` (next) sees the state before the write
-    and must not keep it: the cache is held until authorize is done, and the first read
-    after the call builds a fresh view. It stays on while ``lab.enforce`` is false so that
-    switching enforcement back on sees the current organization.
-    """
+def forget_organization(call: LabCall, parsed: Mapping[str, Any]) -> None:
+    """After a successful Organizations call that may have changed the organization, forget
+    the cached view, so the next decision reads it as it is now (moves, attachments and
+    detachments take effect at once). It runs whether or not ``lab.enforce`` is on."""
     if call.service == "organizations" and not call.operation.startswith(_READ_PREFIXES):
-        ap.invalidate(call.lab, hold=call.lab.enforce)  # authorize() releases the hold
-    return None
+        ap.invalidate(call.lab)
 
 
 # -- the guard --------------------------------------------------------------------------------
 def authorize(call: LabCall) -> ServiceError | None:
     """The authorization guard: None if AWS would allow ``call``, else the service's error."""
-    try:
-        decision = decide(call.lab, call)
-    finally:
-        ap.release(call.lab)
+    decision = decide(call.lab, call)
     if decision.allowed:
         return None
     call.lab._labkit_last_denial = decision
     return access_denied(call, decision)
 
 
-authorize.authorization = True  # skipped while lab.enforce is false
-
-
 def last_denial(lab) -> Decision | None:
     """The decision behind the most recent denial in ``lab`` (for explaining it)."""
-    return getattr(lab, "_labkit_last_denial", None)
+    return lab._labkit_last_denial
 
 
 def decide(lab, call: LabCall | None = None, **kwargs) -> Decision:

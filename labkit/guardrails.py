@@ -299,7 +299,7 @@ def effective_permissions(lab, accounts: str | Iterable[str] | None = None,
     """
     import pandas as pd
 
-    from labkit.applicable_policies import invalidate, org_view, scp_path
+    from labkit.applicable_policies import org_view, scp_path
     from labkit.enforcement import global_context
     from labkit.lab import ADMIN_ROLE, MEMBER_ROLE, SESSION_NAME
     from labkit.policy import PolicySet, Request, evaluate
@@ -311,7 +311,6 @@ def effective_permissions(lab, accounts: str | Iterable[str] | None = None,
     for action in actions:
         if not isinstance(action, str) or ":" not in action:
             raise GuardrailError(f"effective_permissions: action {action!r} must look like 'service:Action'")
-    invalidate(lab)  # read the organization as it is now, even if nothing tracked the change
     view = org_view(lab)
     if view is None:
         raise GuardrailError("effective_permissions: this lab has no organization yet, so no SCPs apply; "

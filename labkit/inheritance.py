@@ -246,10 +246,8 @@ def scp_inheritance(lab, account: str, action: str, *, region: str | None = None
     (:func:`labkit.enforcement.request_for`). ``kind="rcp"`` draws the RCP path of the
     resource's account instead.
     """
-    from labkit.applicable_policies import invalidate
     from labkit.enforcement import decide
 
-    invalidate(lab)  # the organization as it is now
     decision = decide(lab, account=account, role=role, action=action, resource=resource,
                       region=region, context=context)
     return inheritance_diagram(decision, kind=kind)

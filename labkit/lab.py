@@ -86,6 +86,10 @@ class Lab:
         self._closed = False
         self._root_session: boto3.Session | None = None
         self._template = None  # the first botocore session; later ones share its data
+        # state other modules keep on the lab: the organization view cache
+        # (labkit.applicable_policies) and the last denial (labkit.enforcement.last_denial)
+        self._labkit_org_cache = None
+        self._labkit_last_denial = None
         #: The value of :data:`labkit.safety.LAB_MARK_HEADER` on this lab's requests.
         self.mark = uuid.uuid4().hex
 
@@ -133,6 +137,8 @@ class Lab:
         self._credentials.clear()
         self._root_session = None
         self._template = None
+        self._labkit_org_cache = None
+        self._labkit_last_denial = None
         if Lab._open is self:
             Lab._open = None
         stack.close()
@@ -336,20 +342,17 @@ class Lab:
         return self.session("management", ADMIN_ROLE, self.region)
 
     # -- guards -----------------------------------------------------------------------
-    def add_guard(self, guard: Guard, *, authorization: bool | None = None,
+    def add_guard(self, guard: Guard, *, authorization: bool = False,
                   first: bool = False) -> None:
         """Run ``guard(call)`` before every call of every lab session.
 
         The guard returns ``None`` (go ahead), a :class:`ServiceError` (refuse, as the
         service would) or a :class:`ServiceReply` (answer in the service's place); it may
-        also raise. Authorization guards (``authorization=True``, or
-        a guard with a true ``authorization`` attribute) are skipped while
+        also raise. Authorization guards (``authorization=True``) are skipped while
         ``lab.enforce`` is false. Guards run in the order added; ``first=True`` puts this
         one before the others (AWS authorizes a request before the service validates it,
         so an authorization guard belongs before the lab's Organizations rules).
         """
-        if authorization is None:
-            authorization = bool(getattr(guard, "authorization", False))
         if any(g is guard for g, _ in self._guards):
             return
         if first:
@@ -367,10 +370,9 @@ class Lab:
         return None
 
     def _after_call(self, call: LabCall, parsed: dict[str, Any]) -> None:
-        if call.service == "organizations":
-            from labkit.applicable_policies import release
+        from labkit.enforcement import forget_organization
 
-            release(self)  # the write is done: the next read may cache the new organization
+        forget_organization(call, parsed)  # a write is done: read the organization afresh
         if call.service == "organizations" and call.operation == "CreateOrganization":
             from labkit.org_accounts import name_management_account
 

@@ -80,9 +80,6 @@ class _Explorer:
                 f"<p><b>Type an action as service:Action</b> (for example ec2:RunInstances); "
                 f"got {html.escape(repr(action))}.</p>"))
             return
-        from labkit.applicable_policies import invalidate
-
-        invalidate(self.lab)  # the organization as it is now
         try:
             decision = decide(self.lab, account=self.account.value, role=self.principal.value or None,
                               action=action, resource=(self.resource.value or "*").strip(),

@@ -172,8 +172,6 @@ def test_account_specific_condition_is_evaluated_per_account(lab):
                                Content=json.dumps(doc))["Policy"]["PolicySummary"]["Id"]
     root = org.list_roots()["Roots"][0]["Id"]
     org.attach_policy(PolicyId=policy, TargetId=root)
-    from labkit.applicable_policies import invalidate
-    invalidate(lab)
     try:
         table = effective_permissions(lab, ["prod-app", "frozen-app"], ["ec2:RunInstances"], ["us-east-1"])
         assert table.loc["prod-app", ("ec2:RunInstances", "us-east-1")] == "ExplicitlyDenied @ Root: pin-prod"
@@ -181,7 +179,6 @@ def test_account_specific_condition_is_evaluated_per_account(lab):
     finally:
         org.detach_policy(PolicyId=policy, TargetId=root)
         org.delete_policy(PolicyId=policy)
-        invalidate(lab)
 
 
 def test_styled_colours_each_kind_and_keeps_the_words(lab):

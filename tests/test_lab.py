@@ -188,18 +188,13 @@ def test_a_modeled_error_raises_the_services_own_exception_class(lab):
         iam.get_role(RoleName="anything")
 
 
-@pytest.mark.parametrize("enforce, marked_by", [
-    (True, "argument"), (False, "argument"), (True, "attribute"), (False, "attribute")])
-def test_authorization_guards_run_only_when_enforcing(enforce, marked_by):
+@pytest.mark.parametrize("enforce", [True, False])
+def test_authorization_guards_run_only_when_enforcing(enforce):
     def deny_everything(call):
         return ServiceError(code="AccessDenied", message="denied", status=403)
 
     with Lab(enforce=enforce) as lab:
-        if marked_by == "attribute":
-            deny_everything.authorization = True
-            lab.add_guard(deny_everything)
-        else:
-            lab.add_guard(deny_everything, authorization=True)
+        lab.add_guard(deny_everything, authorization=True)
         s3 = lab.session("management").client("s3")
         if enforce:
             with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
