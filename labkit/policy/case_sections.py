@@ -85,8 +85,8 @@ def section_from_text(field: str, text: str) -> Any:
     try:
         if field == "identity_policies":
             policies, end = _array(text, 0, _policy_text)
-            value: Any = tuple(parse_decoded(doc, text=piece, name=f"identity policy {i + 1}")
-                               for i, (piece, doc) in enumerate(policies))
+            value: Any = tuple([parse_decoded(doc, text=piece, name=f"identity policy {i + 1}")
+                                for i, (piece, doc) in enumerate(policies)])
         elif field in ("scps", "rcps"):
             value = _levels_by_text(text, field[:-1])
             if value is not None:
@@ -137,9 +137,9 @@ def _levels_by_text(text: str, kind: str) -> tuple[Level, ...] | None:
 
 
 def _level(text: str, pieces: list, label: str, kind: str) -> Level:
-    level = Level._parsed(label=label, policies=tuple(
+    level = Level._parsed(label=label, policies=tuple([
         parse_decoded(doc, text=piece, name=f"{kind.upper()} {j + 1} at {label}", kind=kind)
-        for j, (piece, doc) in enumerate(pieces)))
+        for j, (piece, doc) in enumerate(pieces)]))
     if len(_LEVELS) > _CACHE_LIMIT:
         _LEVELS.clear()
     _LEVELS[(text, label, kind)] = level

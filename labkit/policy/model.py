@@ -204,7 +204,11 @@ class Statement:
 def _derive(values: dict) -> None:
     """Fill in a statement's action matcher and its evaluation-loop tuple ``fast``."""
     actions = values["actions"]
-    match_action = compile_actions((actions if actions is not None else values["not_actions"]) or ())
+    patterns = (actions if actions is not None else values["not_actions"]) or ()
+    if len(patterns) == 1 and "*" not in patterns[0] and "?" not in patterns[0]:
+        match_action = patterns[0].lower().__eq__  # one exact name: nothing to compile
+    else:
+        match_action = compile_actions(patterns)
     values["_action"] = match_action
     # what the evaluation loop checks for every statement; the rest waits for an action match
     values["fast"] = (match_action, actions is not None, values["effect"] == "Deny")
@@ -237,7 +241,7 @@ class Policy:
     @_once
     def entries(self) -> tuple[tuple, ...]:
         """``(policy, statement, *statement.fast)`` per statement: the evaluation loop's input."""
-        return tuple((self, statement, *statement.fast) for statement in self.statements)
+        return tuple([(self, statement, *statement.fast) for statement in self.statements])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -260,17 +264,24 @@ class Level:
     @_once
     def entries(self) -> tuple[tuple, ...]:
         """Every statement of every policy at this level, flattened for evaluation."""
-        return tuple(entry for policy in self.policies for entry in policy.entries)
+        policies = self.policies
+        if len(policies) == 1:
+            return policies[0].entries
+        return tuple([entry for policy in policies for entry in policy.entries])
 
     @_once
     def allows_everything(self) -> Statement | None:
         """The unconditional ``Allow * on *`` here (FullAWSAccess), if the level has no Deny."""
-        statements = [s for p in self.policies for s in p.statements]
-        if any(s.effect == "Deny" for s in statements):
-            return None
-        return next((s for s in statements if s.actions == ("*",) and s.resources in (("*",), None)
-                     and s.principals in (None, (("*", "*"),), (("AWS", "*"),))
-                     and s.not_principals is None and not s.conditions), None)
+        found = None
+        for policy in self.policies:
+            for s in policy.statements:
+                if s.effect == "Deny":
+                    return None
+                if found is None and s.actions == ("*",) and s.resources in (("*",), None) \
+                        and s.principals in (None, (("*", "*"),), (("AWS", "*"),)) \
+                        and s.not_principals is None and not s.conditions:
+                    found = s
+        return found
 
 
 def _what(value: Any) -> str:
@@ -402,7 +413,7 @@ class PolicySet:
         found = _FLATTENED.get(id(identity))
         if found is not None and found[0] is identity:
             return found[1]
-        entries = tuple(entry for policy in identity for entry in policy.entries)
+        entries = tuple([entry for policy in identity for entry in policy.entries])
         if len(_FLATTENED) >= 4096:
             _FLATTENED.clear()
         _FLATTENED[id(identity)] = (identity, entries)

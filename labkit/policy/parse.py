@@ -129,7 +129,7 @@ def _body(doc: Any, kind: str, where: str) -> tuple[tuple[Statement, ...], str |
         raise PolicyParseError(f"{where}: Statement must be an object or a list, got {type(raw).__name__}")
     version = doc.get("Version")
     variables = version == VARIABLES_VERSION
-    return tuple(_statement(item, i, where, kind, variables) for i, item in enumerate(raw)), version
+    return tuple([_statement(item, i, where, kind, variables) for i, item in enumerate(raw)]), version
 
 
 def _strings(value: Any, field: str, where: str) -> tuple[str, ...]:
