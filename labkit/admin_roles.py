@@ -31,6 +31,7 @@ from typing import Any
 
 __all__ = [
     "ADMIN_ROLE", "ADMINISTRATOR_ACCESS_ARN", "MEMBER_ROLE", "admin_trust_policy",
+    "after_create_account",
     "create_admin_role", "ensure_administrator_access", "has_role", "missing_role_message",
     "role_names",
 ]
@@ -104,6 +105,17 @@ def ensure_administrator_access(account_id: str, role_name: str) -> None:
     role = iam.get_role(role_name)
     if ADMINISTRATOR_ACCESS_ARN not in role.managed_policies:
         policy.attach_to(role)
+
+
+def after_create_account(call, parsed: dict[str, Any]) -> None:
+    """A lab observer: after a CreateAccount that made an account, give its member role
+    (``RoleName``, by default ``OrganizationAccountAccessRole``) ``AdministratorAccess``, as
+    AWS does
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_create-cross-account-role.html)."""
+    if call.service == "organizations" and call.operation == "CreateAccount":
+        account_id = parsed.get("CreateAccountStatus", {}).get("AccountId")
+        if account_id:
+            ensure_administrator_access(account_id, call.params.get("RoleName") or MEMBER_ROLE)
 
 
 def admin_trust_policy(management_account_id: str) -> dict[str, Any]:

@@ -76,12 +76,13 @@ _READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Select
 
 # -- installing -------------------------------------------------------------------------------
 def install(lab) -> None:
-    """Register :func:`authorize` on ``lab`` (idempotent) and make sure moto does not
-    second-guess labkit's decisions."""
+    """Register :func:`authorize` and the observer :func:`forget_organization` on ``lab``
+    (idempotent) and make sure moto does not second-guess labkit's decisions."""
     neutralise_moto()
     # AWS authorizes a request before the service looks at it, so this guard goes before
     # the lab's service rules (labkit.organizations).
     lab.add_guard(authorize, authorization=True, first=True)
+    lab.add_observer(forget_organization)
 
 
 def neutralise_moto() -> None:

@@ -59,6 +59,7 @@ SESSION_NAME = "labkit"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 Guard = Callable[[LabCall], "ServiceError | ServiceReply | None"]
+Observer = Callable[[LabCall, dict], None]
 
 
 class LabError(RuntimeError):
@@ -80,6 +81,7 @@ class Lab:
         self.enforce = enforce
         self.pin_accounts = pin_accounts
         self._guards: list[tuple[Guard, bool]] = []
+        self._observers: list[Observer] = []
         self._sessions: dict[tuple[str, str, str], boto3.Session] = {}
         self._credentials: dict[tuple[str, str], dict[str, str]] = {}
         self._stack: contextlib.ExitStack | None = None
@@ -119,10 +121,12 @@ class Lab:
             raise
         self._stack = stack
         Lab._open = self
-        from labkit import denials, enforcement, organizations
+        from labkit import admin_roles, denials, enforcement, org_accounts, organizations
 
         self.add_guard(organizations.check_call)
         self.add_guard(denials.decode_authorization_message)
+        self.add_observer(org_accounts.after_create_organization)
+        self.add_observer(admin_roles.after_create_account)
         enforcement.install(self)  # authorization runs first; skipped while enforce is false
         return self
 
@@ -369,19 +373,18 @@ class Lab:
                 return refusal
         return None
 
+    def add_observer(self, observer: Observer) -> None:
+        """Run ``observer(call, parsed)`` after every successful call of every lab session
+        (``parsed`` is the response), in the order added; adding one twice is harmless.
+        The lab's own follow-ups are observers: the management account's name after
+        CreateOrganization, a new account's member role, forgetting the cached organization
+        after a write."""
+        if not any(o is observer for o in self._observers):
+            self._observers.append(observer)
+
     def _after_call(self, call: LabCall, parsed: dict[str, Any]) -> None:
-        from labkit.enforcement import forget_organization
-
-        forget_organization(call, parsed)  # a write is done: read the organization afresh
-        if call.service == "organizations" and call.operation == "CreateOrganization":
-            from labkit.org_accounts import name_management_account
-
-            name_management_account(self._organizations_backend(), parsed)
-        if call.service == "organizations" and call.operation == "CreateAccount":
-            status = parsed.get("CreateAccountStatus", {})
-            if status.get("AccountId"):
-                ensure_administrator_access(
-                    status["AccountId"], call.params.get("RoleName") or MEMBER_ROLE)
+        for observer in list(self._observers):
+            observer(call, parsed)
 
     # -- designs ----------------------------------------------------------------------
     def apply(self, design):

@@ -2,8 +2,8 @@
 that moto does not keep (``notebooks/01-organizations.ipynb``).
 
 :func:`labkit.organizations.check_call` runs these rules as part of the lab's
-Organizations guard; :class:`labkit.lab.Lab` calls :func:`name_management_account` after
-``CreateOrganization``.
+Organizations guard; :func:`after_create_organization`, a lab observer, calls
+:func:`name_management_account` after ``CreateOrganization``.
 
 - **The management account is called "management".** moto names it ``master`` with the
   email ``master@example.com``; the lab, its designs and its glossary call it
@@ -35,7 +35,8 @@ from labkit.sessions import LabCall, ServiceError, ServiceReply
 __all__ = [
     "CREATE_ACCOUNT_PAGE", "CREATE_ACCOUNT_STATUS_PAGE", "DELETE_ORGANIZATION_PAGE",
     "MANAGEMENT_EMAIL", "MANAGEMENT_NAME", "create_account", "delete_organization",
-    "RULES", "describe_create_account_status", "list_create_account_status",
+    "RULES", "after_create_organization", "describe_create_account_status",
+    "list_create_account_status",
     "name_management_account",
 ]
 
@@ -72,6 +73,12 @@ def name_management_account(backend, parsed: dict[str, Any] | None = None) -> No
                 account.email = MANAGEMENT_EMAIL
     if org.master_account_email == _MOTO_EMAIL:
         org.master_account_email = MANAGEMENT_EMAIL
+
+
+def after_create_organization(call: LabCall, parsed: dict[str, Any]) -> None:
+    """A lab observer: name the new organization's management account ``management``."""
+    if call.service == "organizations" and call.operation == "CreateOrganization":
+        name_management_account(call.lab._organizations_backend(), parsed)
 
 
 def create_account(call: LabCall, backend) -> ServiceReply | None:

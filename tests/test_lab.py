@@ -278,3 +278,20 @@ def test_a_new_lab_enforces_by_default_and_can_be_switched_off():
         assert denied.value.response["Error"]["Code"] == "UnauthorizedOperation"
         lab.enforce = False
         assert ec2.describe_instances()["Reservations"] == []
+
+
+def test_observers_see_each_successful_call_once_and_not_refused_ones():
+    seen = []
+
+    def observe(call, parsed):
+        seen.append((call.service, call.operation, "Buckets" in parsed))
+
+    with Lab() as lab:
+        lab.add_observer(observe)
+        lab.add_observer(observe)  # twice is harmless
+        s3 = lab.session("management").client("s3")
+        s3.list_buckets()
+        lab.add_guard(lambda call: ServiceError(code="AccessDenied", message="no", status=403))
+        with pytest.raises(botocore.exceptions.ClientError):
+            s3.list_buckets()
+    assert seen == [("s3", "ListBuckets", True)]
