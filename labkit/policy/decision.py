@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from .frozen import built
 from .request import Request
 
 if TYPE_CHECKING:
@@ -57,10 +58,8 @@ class Decision:
                  deciding: tuple[tuple[str, str], ...] = ()) -> "Decision":
         """``Decision(...)`` for :func:`~labkit.policy.evaluate`, whose ``result`` is always
         one of RESULTS: the same value, without a frozen dataclass's per-field setattr."""
-        self = object.__new__(cls)
-        object.__setattr__(self, "__dict__", {"result": result, "blocked_by": blocked_by, "request": request,
-                                              "policies": policies, "deciding": deciding})
-        return self
+        return built(cls, {"result": result, "blocked_by": blocked_by, "request": request,
+                           "policies": policies, "deciding": deciding})
 
     @property
     def allowed(self) -> bool:

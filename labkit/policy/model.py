@@ -22,40 +22,13 @@ from .matching import (PrincipalInfo, compile_actions, compile_resources, normal
                        principal_entry_matches)
 from .decision import BLOCKERS, RESULTS, Decision
 from .request import PolicyInputError, Request
+from .frozen import built as _built, once as _once
 from .variables import match_templates
 
 __all__ = [
     "RESULTS", "BLOCKERS", "POLICY_KINDS",
     "Condition", "Statement", "Policy", "Level", "PolicySet", "Request", "Decision",
 ]
-
-class _once:  # noqa: N801 (used as a decorator, like cached_property)
-    """``functools.cached_property`` without its per-instance lock (Python 3.10/3.11 take
-    one on every first computation): the value is stored in the instance's ``__dict__``,
-    which later lookups find first. The engine's values are built once and then only read."""
-
-    def __init__(self, func: Callable) -> None:
-        self.func = func
-        self.name = func.__name__
-        self.__doc__ = func.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        value = instance.__dict__[self.name] = self.func(instance)
-        return value
-
-
-def _built(cls: type, fields: dict) -> Any:
-    """An instance of the frozen dataclass ``cls`` holding ``fields`` (all of them, already
-    checked): the same value as ``cls(**fields)``, without a setattr per field."""
-    self = object.__new__(cls)
-    object.__setattr__(self, "__dict__", fields)
-    return self
-
 
 POLICY_KINDS = ("identity", "boundary", "session", "scp", "rcp", "resource", "trust", "kms")
 
