@@ -29,10 +29,12 @@ import json
 from functools import cache
 from typing import Any
 
+from labkit.backends import iam_backend
+
 __all__ = [
     "ADMIN_ROLE", "ADMINISTRATOR_ACCESS_ARN", "MEMBER_ROLE", "admin_trust_policy",
     "after_create_account",
-    "create_admin_role", "ensure_administrator_access", "has_role", "missing_role_message",
+    "create_admin_role", "ensure_administrator_access", "missing_role_message",
     "role_names",
 ]
 
@@ -50,20 +52,9 @@ def _administrator_access_data() -> dict[str, Any]:
     return json.loads(aws_managed_policies_data)["AdministratorAccess"]
 
 
-def _iam_backend(account_id: str):
-    from moto.iam.models import iam_backends
-
-    return iam_backends[account_id]["global"]
-
-
-def has_role(account_id: str, role_name: str) -> bool:
-    """Whether the account (in the open lab's moto) has an IAM role of that name."""
-    return any(r.name == role_name for r in _iam_backend(account_id).roles.values())
-
-
 def role_names(account_id: str) -> list[str]:
     """The names of the account's IAM roles (in the open lab's moto), sorted."""
-    return sorted(r.name for r in _iam_backend(account_id).roles.values())
+    return sorted(r.name for r in iam_backend(account_id).roles.values())
 
 
 def missing_role_message(account_id: str, role: str, *, account_name: str | None,
@@ -94,7 +85,7 @@ def ensure_administrator_access(account_id: str, role_name: str) -> None:
     """
     from moto.iam.models import AWSManagedPolicy
 
-    iam = _iam_backend(account_id)
+    iam = iam_backend(account_id)
     policy = iam.managed_policies.get(ADMINISTRATOR_ACCESS_ARN)
     if policy is None:
         policy = AWSManagedPolicy.from_data(

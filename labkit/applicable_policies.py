@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkit.backends import iam_backend, organizations_backend
 from labkit.iam_entities import IamEntity, entity_of, find_role, iam_entity
 from labkit.org_index import OrgIndex, Places
 from labkit.resource_policies import aws_managed_key, bucket_owner, kms_aliases, resource_policy
@@ -174,16 +175,6 @@ def invalidate(lab) -> None:
     _cache(lab).valid = False
 
 
-def _org_backend(lab):
-    from moto.organizations.models import organizations_backends
-
-    account = lab.management_account_id
-    master = organizations_backends.master_accounts.get(account)
-    if master is not None:
-        account = master[0]
-    return organizations_backends[account]["aws"]
-
-
 def org_view(lab) -> OrgView | None:
     """The lab's organization as an :class:`OrgView`, or None when there is no organization.
 
@@ -193,7 +184,7 @@ def org_view(lab) -> OrgView | None:
     cache = _cache(lab)
     if cache.valid:
         return cache.view
-    backend = _org_backend(lab)
+    backend = organizations_backend(lab.management_account_id)
     view = None
     if backend.org is not None:
         view = _read_org(backend, cache.index)
@@ -304,12 +295,6 @@ def org_policy_arn(lab, kind: str, name: str) -> str | None:
 
 
 # -- the principal ----------------------------------------------------------------------------
-def _iam(account_id: str):
-    from moto.iam.models import iam_backends
-
-    return iam_backends[account_id]["global"]
-
-
 def _managed_text(policy) -> str:
     for version in policy.versions:
         if version.version_id == policy.default_version_id:
@@ -339,7 +324,7 @@ def identity_policies(principal_arn: str) -> PrincipalPolicies:
     who = principal_info(principal_arn)
     if who.account is None or who.kind not in ("role", "assumed-role", "user"):
         return PrincipalPolicies(principal_arn=principal_arn, exists=who.kind == "root")
-    iam = _iam(who.account)
+    iam = iam_backend(who.account)
     arns: list[tuple[str, str]] = []
     if who.kind == "user":
         entity = iam.users.get(who.user_name)

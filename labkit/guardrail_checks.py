@@ -43,10 +43,11 @@ def outsider_role(lab, account_id: str = "999988887777", role: str = "Partner") 
     This builds the world (moto state), it is not a lesson: a lab session can only act
     where a role already exists. Returns the role's ARN; calling it again is harmless.
     """
-    from moto.iam.models import iam_backends
+    from labkit.backends import iam_backend
+    from labkit.iam_entities import find_role
 
-    iam = iam_backends[account_id]["global"]
-    found = next((r for r in iam.roles.values() if r.name == role), None)
+    iam = iam_backend(account_id)
+    found = find_role(account_id, role)
     if found is None:
         trust = json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "sts:AssumeRole",

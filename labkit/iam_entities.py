@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.backends import iam_backend
+
 __all__ = ["IamEntity", "find_role", "iam_entity"]
 
 
@@ -37,15 +39,9 @@ class IamEntity:
     tags: tuple[tuple[str, str], ...] = ()
 
 
-def _iam(account_id: str):
-    from moto.iam.models import iam_backends
-
-    return iam_backends[account_id]["global"]
-
-
 def find_role(account_id: str, name: str) -> Any:
     """moto's role called ``name`` in ``account_id`` (any path), or None."""
-    return next((r for r in _iam(account_id).roles.values() if r.name == name), None)
+    return next((r for r in iam_backend(account_id).roles.values() if r.name == name), None)
 
 
 def _tags(entity) -> tuple[tuple[str, str], ...]:
@@ -72,7 +68,7 @@ def iam_entity(arn: str) -> IamEntity | None:
     if who.kind in ("role", "assumed-role"):
         found = find_role(who.account, who.role_name)
     elif who.kind == "user":
-        found = _iam(who.account).users.get(who.user_name)
+        found = iam_backend(who.account).users.get(who.user_name)
     else:
         return None
     return None if found is None else entity_of(found)

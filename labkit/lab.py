@@ -39,9 +39,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from labkit import safety
+from labkit.backends import organizations_backend
+from labkit.iam_entities import find_role
 from labkit.admin_roles import (
     ADMIN_ROLE, ADMINISTRATOR_ACCESS_ARN, MEMBER_ROLE, create_admin_role,  # noqa: F401 (kept importable here)
-    ensure_administrator_access, has_role, missing_role_message,
+    ensure_administrator_access, missing_role_message,
 )
 from labkit.quotas import OrganizationsQuotas, quotas_named
 from labkit.sessions import (
@@ -234,11 +236,6 @@ class Lab:
 
         return DEFAULT_ACCOUNT_ID
 
-    def _organizations_backend(self):
-        from moto.organizations.models import organizations_backends
-
-        return organizations_backends[self.management_account_id]["aws"]
-
     def account_id(self, account: str) -> str:
         """The 12-digit id of ``"management"``, an account name in the org, or an id."""
         if account == "management":
@@ -246,7 +243,7 @@ class Lab:
         if _ACCOUNT_ID.match(account):
             return account
         self._check_open()
-        backend = self._organizations_backend()
+        backend = organizations_backend(self.management_account_id)
         if backend.org is None:
             raise LabError(
                 f"no account named {account!r}: this lab has no organization yet "
@@ -322,7 +319,7 @@ class Lab:
 
     def _assume(self, account_id: str, role: str) -> dict[str, str]:
         management = self.management_account_id
-        if not has_role(account_id, role):
+        if find_role(account_id, role) is None:
             if account_id == management and role == ADMIN_ROLE:
                 create_admin_role(self._root().client("iam"), management)
             else:
@@ -337,7 +334,7 @@ class Lab:
             RoleSessionName=SESSION_NAME)["Credentials"]
 
     def _no_role(self, account_id: str, role: str) -> str:
-        backend = self._organizations_backend()
+        backend = organizations_backend(self.management_account_id)
         names = [a.name for a in (backend.accounts if backend.org else ()) if a.id == account_id]
         return missing_role_message(account_id, role, account_name=names[0] if names else None,
                                     management=account_id == self.management_account_id)

@@ -78,7 +78,9 @@ def name_management_account(backend, parsed: dict[str, Any] | None = None) -> No
 def after_create_organization(call: LabCall, parsed: dict[str, Any]) -> None:
     """A lab observer: name the new organization's management account ``management``."""
     if call.service == "organizations" and call.operation == "CreateOrganization":
-        name_management_account(call.lab._organizations_backend(), parsed)
+        from labkit.backends import organizations_backend
+
+        name_management_account(organizations_backend(call.lab.management_account_id), parsed)
 
 
 def create_account(call: LabCall, backend) -> ServiceReply | None:

@@ -123,11 +123,9 @@ _constraint = constraint
 
 
 def _backend(call: LabCall):
-    from moto.organizations.models import organizations_backends
+    from labkit.backends import organizations_backend
 
-    owner = organizations_backends.master_accounts.get(call.account_id)
-    management = owner[0] if owner else call.account_id
-    backend = organizations_backends[management]["aws"]
+    backend = organizations_backend(call.account_id)
     return backend if backend.org is not None else None
 
 

@@ -42,12 +42,10 @@ def account_choices(lab) -> list[tuple[str, str]]:
 
 def role_choices(lab, account_id: str) -> list[str]:
     """The IAM roles in ``account_id`` (read from the lab's state), the lab's default first."""
-    from moto.iam.models import iam_backends
-
-    from labkit.lab import ADMIN_ROLE, MEMBER_ROLE
+    from labkit.admin_roles import ADMIN_ROLE, MEMBER_ROLE, role_names
 
     default = ADMIN_ROLE if account_id == lab.management_account_id else MEMBER_ROLE
-    names = sorted(r.name for r in iam_backends[account_id]["global"].roles.values())
+    names = role_names(account_id)
     return [default] + [n for n in names if n != default]
 
 

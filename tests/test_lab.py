@@ -295,3 +295,16 @@ def test_observers_see_each_successful_call_once_and_not_refused_ones():
         with pytest.raises(botocore.exceptions.ClientError):
             s3.list_buckets()
     assert seen == [("s3", "ListBuckets", True)]
+
+
+def test_a_member_accounts_organizations_store_is_its_management_accounts():
+    from labkit.backends import iam_backend, organizations_backend
+
+    with Lab() as lab:
+        org = lab.session("management").client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        member = org.create_account(AccountName="dev", Email="dev@example.com")["CreateAccountStatus"]["AccountId"]
+        management = organizations_backend(lab.management_account_id)
+        assert organizations_backend(member) is management
+        assert management.org.master_account_id == lab.management_account_id
+        assert "OrganizationAccountAccessRole" in {r.name for r in iam_backend(member).roles.values()}
