@@ -31,7 +31,6 @@ could change it.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +38,10 @@ from typing import Any
 from labkit.backends import iam_backend, organizations_backend
 from labkit.iam_entities import IamEntity, entity_of, find_role, iam_entity
 from labkit.org_index import OrgIndex, Places
-from labkit.resource_policies import aws_managed_key, bucket_owner, kms_aliases, resource_policy
-from labkit.policy import Level, Policy, PolicyParseError, parse_policy
+from labkit.resource_policies import (  # StateError and _parse live there, re-exported here
+    StateError, _parse, aws_managed_key, bucket_owner, kms_aliases, resource_policy,
+)
+from labkit.policy import Level, Policy
 
 __all__ = [
     "AccountPlace",
@@ -68,10 +69,6 @@ RCP_TYPE = "RESOURCE_CONTROL_POLICY"
 #: Service-linked roles live under this path and are exempt from SCPs and RCPs:
 #: https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
 SERVICE_LINKED_PATH = "/aws-service-role/"
-
-
-class StateError(ValueError):
-    """A policy stored in the lab cannot be read: names the policy and where it is attached."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,15 +228,6 @@ def _org_policies(target, policy_type: str, kind: str, label: str) -> tuple[Poli
         out.append(_parse(policy.content, policy.name, kind,
                           f"{'SCP' if kind == 'scp' else 'RCP'} {policy.name!r} ({policy.id}) attached at {label}"))
     return tuple(out)
-
-
-def _parse(text: Any, name: str, kind: str, where: str) -> Policy:
-    try:
-        if isinstance(text, bytes):
-            text = text.decode()
-        return parse_policy(text if isinstance(text, (str, dict)) else json.dumps(text), name=name, kind=kind)
-    except PolicyParseError as exc:
-        raise StateError(f"{where}: {exc}") from None
 
 
 def organization_id(lab) -> str | None:

@@ -6,16 +6,28 @@ in ``notebooks/02-guardrails.ipynb``. Each rule cites its page below.
 """
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from labkit.iam_entities import find_role
-from labkit.policy import Policy
+from labkit.policy import Policy, PolicyParseError, parse_policy
 
-__all__ = ["aws_managed_key", "bucket_owner", "kms_aliases", "resource_policy"]
+__all__ = ["StateError", "aws_managed_key", "bucket_owner", "kms_aliases", "resource_policy"]
 
 
-def _parse(text, name: str, kind: str, where: str) -> Policy:
-    from labkit.applicable_policies import _parse as parse
+class StateError(ValueError):
+    """A policy stored in the lab cannot be read: names the policy and where it is attached."""
 
-    return parse(text, name, kind, where)
+
+def _parse(text: Any, name: str, kind: str, where: str) -> Policy:
+    """A policy stored in the lab (JSON text, bytes or a parsed document), parsed; a
+    :class:`StateError` naming ``where`` when it cannot be read."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode()
+        return parse_policy(text if isinstance(text, (str, dict)) else json.dumps(text), name=name, kind=kind)
+    except PolicyParseError as exc:
+        raise StateError(f"{where}: {exc}") from None
 
 
 def bucket_owner(bucket: str) -> str | None:
