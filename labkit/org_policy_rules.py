@@ -44,6 +44,7 @@ __all__ = [
     "delete_policy",
     "disable_policy_type",
     "enable_policy_type",
+    "type_enabled",
     "update_policy",
 ]
 
@@ -168,7 +169,9 @@ def _root(call: LabCall, backend) -> Any:
     return root if root is not None and root.type == "ROOT" else None
 
 
-def _enabled(root, policy_type: str) -> bool:
+def type_enabled(root, policy_type: str) -> bool:
+    """Whether ``policy_type`` is enabled on moto's ``root`` (its PolicyTypes list says
+    ENABLED; https://docs.aws.amazon.com/organizations/latest/userguide/enable-policy-type.html)."""
     return {"Type": policy_type, "Status": "ENABLED"} in root.policy_types
 
 
@@ -179,7 +182,7 @@ def _entities(backend) -> list:
 def disable_policy_type(call: LabCall, backend) -> ServiceReply | None:
     """DisablePolicyType: every policy of the type is detached from every entity."""
     root, policy_type = _root(call, backend), call.params.get("PolicyType", "")
-    if root is None or not _enabled(root, policy_type):
+    if root is None or not type_enabled(root, policy_type):
         return None  # moto answers RootNotFound / PolicyTypeNotEnabled / InvalidInput
     for entity in _entities(backend):
         for policy in [p for p in entity.attached_policies if p.type == policy_type]:
@@ -194,7 +197,7 @@ def enable_policy_type(call: LabCall, backend) -> ServiceReply | None:
     """EnablePolicyType (SCP, RCP): an entity with no policy of the type gets the default."""
     root, policy_type = _root(call, backend), call.params.get("PolicyType", "")
     default = find_policy(backend, DEFAULT_POLICY_IDS.get(policy_type, ""))
-    if root is None or default is None or _enabled(root, policy_type):
+    if root is None or default is None or type_enabled(root, policy_type):
         return None  # moto answers, including PolicyTypeAlreadyEnabledException
     root.add_policy_type(policy_type)
     for entity in _entities(backend):

@@ -81,6 +81,7 @@ from labkit.org_policy_rules import (
     disable_policy_type,
     enable_policy_type,
     find_policy,
+    type_enabled,
     update_policy,
 )
 from labkit import org_accounts
@@ -119,9 +120,6 @@ _ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 
 
-_constraint = constraint
-
-
 def _backend(call: LabCall):
     from labkit.backends import organizations_backend
 
@@ -157,15 +155,9 @@ def ou_depth(backend, node_id: str, *, index=None) -> int:
     return depth
 
 
-def _root(backend):
-    return next(ou for ou in backend.ou if ou.type == "ROOT")
-
-
-def _type_enabled(backend, policy_type: str) -> bool:
-    return {"Type": policy_type, "Status": "ENABLED"} in _root(backend).policy_types
-
-
-_policy = find_policy
+def _type_enabled(call: LabCall, backend, policy_type: str) -> bool:
+    """Whether the organization's root (found by id) has ``policy_type`` enabled."""
+    return type_enabled(_index(call).ou(backend, backend.org.root_id), policy_type)
 
 
 def _siblings_named(backend, parent_id: str, name: str, *, other_than: str = ""):
@@ -189,10 +181,10 @@ def create_organizational_unit(call: LabCall, backend) -> ServiceError | None:
         return ServiceError(code="ParentNotFoundException",
                             message="We can't find a root or OU with the ParentId that you specified.")
     if ou_depth(backend, parent_id, index=_index(call)) + 1 > call.lab.quotas.ou_depth:
-        return _constraint("OU_DEPTH_LIMIT_EXCEEDED",
+        return constraint("OU_DEPTH_LIMIT_EXCEEDED",
                            "You attempted to create an OU tree that is too many levels deep.")
     if len(backend.ou) - 1 >= call.lab.quotas.ous_per_organization:  # + the root
-        return _constraint("OU_NUMBER_LIMIT_EXCEEDED",
+        return constraint("OU_NUMBER_LIMIT_EXCEEDED",
                            "You attempted to exceed the number of OUs that you can have in an organization.")
     if _siblings_named(backend, parent_id, call.params.get("Name", "")):
         return _DUPLICATE_OU
@@ -206,8 +198,8 @@ def update_organizational_unit(call: LabCall, backend) -> ServiceError | Service
     outside the OU's parent, the lab renames the OU itself and answers as AWS does.
     """
     ou_id, name = call.params.get("OrganizationalUnitId", ""), call.params.get("Name", "")
-    ou = next((o for o in backend.ou if o.id == ou_id and o.type != "ROOT"), None)
-    if ou is None:
+    ou = _index(call).ou(backend, ou_id)
+    if ou is None or ou.type == "ROOT":
         return None  # moto answers OrganizationalUnitNotFoundException
     if _siblings_named(backend, ou.parent_id, name, other_than=ou.id):
         return _DUPLICATE_OU
@@ -223,18 +215,18 @@ def attach_policy(call: LabCall, backend) -> ServiceError | None:
     Sources: AttachPolicy (PolicyTypeNotEnabledException, DuplicatePolicyAttachmentException)
     and the quotas page (five SCPs per root, OU or account; ``lab.quotas``).
     """
-    policy = _policy(backend, call.params.get("PolicyId", ""))
+    policy = find_policy(backend, call.params.get("PolicyId", ""))
     target = _node(call, backend, call.params.get("TargetId", ""))
     if policy is None or target is None:
         return None  # moto answers PolicyNotFound / TargetNotFound
-    if not _type_enabled(backend, policy.type):
+    if not _type_enabled(call, backend, policy.type):
         return _policy_type_not_enabled()
     if policy in target.attached_policies:
         return ServiceError(code="DuplicatePolicyAttachmentException",
                             message="The selected policy is already attached to the specified target.")
     same_type = [p for p in target.attached_policies if p.type == policy.type]
     if policy.type == SCP and len(same_type) >= call.lab.quotas.scps_per_target:
-        return _constraint(
+        return constraint(
             "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
             "You attempted to exceed the number of policies of a certain type that can be "
             "attached to an entity at one time.")
@@ -255,11 +247,11 @@ def detach_policy(call: LabCall, backend) -> ServiceError | None:
     Sources: DetachPolicy ("Every root, OU, and account must have at least one SCP
     attached"); the RCP page (RCPFullAWSAccess "can't be detached").
     """
-    policy = _policy(backend, call.params.get("PolicyId", ""))
+    policy = find_policy(backend, call.params.get("PolicyId", ""))
     target = _node(call, backend, call.params.get("TargetId", ""))
     if policy is None or target is None:
         return None
-    if not _type_enabled(backend, policy.type):
+    if not _type_enabled(call, backend, policy.type):
         return _policy_type_not_enabled()
     if policy not in target.attached_policies:
         return ServiceError(code="PolicyNotAttachedException",
@@ -269,7 +261,7 @@ def detach_policy(call: LabCall, backend) -> ServiceError | None:
                             message="You can't detach this Amazon Web Services Managed Policy.",
                             fields={"Reason": "NON_DETACHABLE_POLICY"})
     if policy.type == SCP and sum(p.type == SCP for p in target.attached_policies) <= 1:
-        return _constraint(
+        return constraint(
             "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
             "You attempted to detach a policy from an entity that would cause the entity to "
             "have fewer than the minimum number of policies of a certain type required.")
@@ -300,7 +292,7 @@ def leave_organization(call: LabCall, backend) -> ServiceError | None:
 def close_account(call: LabCall, backend) -> ServiceError | None:
     """The management account cannot be closed with CloseAccount."""
     if call.params.get("AccountId") == backend.org.master_account_id:
-        return _constraint(
+        return constraint(
             "CANNOT_CLOSE_MANAGEMENT_ACCOUNT",
             "You attempted to close the management account. To close the management account "
             "for the organization, you must first either remove or close all member accounts "
