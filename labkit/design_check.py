@@ -39,13 +39,8 @@ from labkit.design_yaml import Located
 from labkit.quotas import DOCUMENTED, OrganizationsQuotas, quotas_named
 from labkit.suggest import did_you_mean
 
-__all__ = ["MAX_OU_DEPTH", "MAX_POLICIES_PER_TARGET", "MAX_POLICY_CHARS", "build_design",
-           "library_policies"]
+__all__ = ["build_design", "library_policies"]
 
-# The default quota set's numbers under their old names (the checks read ``quotas``).
-MAX_OU_DEPTH = DOCUMENTED.ou_depth
-MAX_POLICIES_PER_TARGET = DOCUMENTED.scps_per_target
-MAX_POLICY_CHARS = DOCUMENTED.scp_characters
 LIBRARY_DIR = Path(__file__).parent / "data" / "policies"
 _EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")  # CreateAccount Email pattern
 

@@ -42,8 +42,7 @@ from labkit import safety
 from labkit.backends import organizations_backend
 from labkit.iam_entities import find_role
 from labkit.admin_roles import (
-    ADMIN_ROLE, ADMINISTRATOR_ACCESS_ARN, MEMBER_ROLE, create_admin_role,  # noqa: F401 (kept importable here)
-    ensure_administrator_access, missing_role_message,
+    ADMIN_ROLE, MEMBER_ROLE, create_admin_role, ensure_administrator_access, missing_role_message,
 )
 from labkit.quotas import OrganizationsQuotas, quotas_named
 from labkit.sessions import (

@@ -37,8 +37,6 @@ from labkit.sessions import LabCall, ServiceError, ServiceReply
 
 __all__ = [
     "DEFAULT_POLICY_IDS",
-    "MAX_POLICIES",
-    "MAX_POLICY_CHARACTERS",
     "check_policy_content",
     "create_policy",
     "delete_policy",
@@ -58,11 +56,6 @@ DISABLE_TYPE_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/
 SCP = "SERVICE_CONTROL_POLICY"
 RCP = "RESOURCE_CONTROL_POLICY"
 _KINDS = {SCP: "scp", RCP: "rcp"}
-#: Characters in a policy document, by policy type, in the default quota set (kept for
-#: older callers; the rules read ``lab.quotas``).
-MAX_POLICY_CHARACTERS = {t: DOCUMENTED.max_characters(t) for t in (SCP, RCP)}
-#: Policies of a type in one organization, in the default quota set (kept for older callers).
-MAX_POLICIES = {t: DOCUMENTED.max_per_organization(t) for t in (SCP, RCP)}
 #: The AWS managed policy every entity starts with when the type is enabled.
 DEFAULT_POLICY_IDS = {SCP: "p-FullAWSAccess", RCP: "p-RCPFullAWSAccess"}
 

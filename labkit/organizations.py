@@ -72,7 +72,6 @@ from typing import Any
 
 from labkit.org_policy_rules import (
     DISABLE_TYPE_PAGE,
-    MAX_POLICY_CHARACTERS,
     SCP_SYNTAX_PAGE,
     check_policy_content,
     constraint,
@@ -85,14 +84,9 @@ from labkit.org_policy_rules import (
     update_policy,
 )
 from labkit import org_accounts
-from labkit.quotas import DOCUMENTED
 from labkit.sessions import LabCall, ServiceError, ServiceReply
 
 __all__ = [
-    "MAX_OUS",
-    "MAX_OU_DEPTH",
-    "MAX_POLICY_CHARACTERS",
-    "MAX_SCPS_PER_TARGET",
     "check_call",
     "check_policy_content",
     "ou_depth",
@@ -106,14 +100,6 @@ DETACH_POLICY_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIRefere
 RCP_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"
 REMOVE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_RemoveAccountFromOrganization.html"
 CLOSE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html"
-
-# The default quota set's numbers under their old names (the rules read ``lab.quotas``).
-#: OU levels below the root when SCPs are in use (CreateOrganizationalUnit; quotas page).
-MAX_OU_DEPTH = DOCUMENTED.ou_depth
-#: SCPs attached to one root, OU or account (quotas page).
-MAX_SCPS_PER_TARGET = DOCUMENTED.scps_per_target
-#: OUs in one organization, the root not counted (quotas page).
-MAX_OUS = DOCUMENTED.ous_per_organization
 
 SCP = "SERVICE_CONTROL_POLICY"
 _ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")

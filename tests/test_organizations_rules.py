@@ -23,8 +23,7 @@ import botocore.session
 import pytest
 
 from labkit.lab import Lab
-from labkit.org_policy_rules import MAX_POLICIES
-from labkit.organizations import MAX_OUS, MAX_POLICY_CHARACTERS, check_policy_content
+from labkit.organizations import check_policy_content
 from casefiles import case_params, cases_in
 
 CASES_FILE = pathlib.Path(__file__).parent / "cases" / "organizations" / "rules.jsonl"
@@ -189,10 +188,12 @@ def test_error_code_and_reason_are_in_botocores_model(case):
 
 
 def test_policy_sizes_and_counts_follow_the_quotas_page():
-    assert MAX_POLICY_CHARACTERS == {"SERVICE_CONTROL_POLICY": 5120,
-                                     "RESOURCE_CONTROL_POLICY": 5120}
-    assert MAX_POLICIES == {"SERVICE_CONTROL_POLICY": 10_000, "RESOURCE_CONTROL_POLICY": 1_000}
-    assert MAX_OUS == 2000
+    from labkit.quotas import DOCUMENTED
+
+    assert [DOCUMENTED.max_characters(t) for t in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")] == [5120, 5120]
+    assert [DOCUMENTED.max_per_organization(t)
+            for t in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")] == [10_000, 1_000]
+    assert DOCUMENTED.ous_per_organization == 2000
     # Other policy types are not limited by this guard.
     assert check_policy_content("TAG_POLICY", "{") is None
 

@@ -21,7 +21,7 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 
-from labkit import design_check, org_policy_rules, organizations
+from labkit import design_check, org_policy_rules
 from labkit.design import DesignError
 from labkit.design_check import build_design
 from labkit.design_yaml import wrap_data
@@ -173,17 +173,8 @@ def test_the_default_is_the_documented_set_everywhere():
     assert org_policy_rules.check_policy_content.__kwdefaults__["quotas"] is DOCUMENTED
 
 
-def test_old_names_are_aliases_of_the_documented_set():
-    assert organizations.MAX_OU_DEPTH == design_check.MAX_OU_DEPTH == DOCUMENTED.ou_depth
-    assert organizations.MAX_SCPS_PER_TARGET == DOCUMENTED.scps_per_target
-    assert design_check.MAX_POLICIES_PER_TARGET == DOCUMENTED.scps_per_target
-    assert organizations.MAX_OUS == DOCUMENTED.ous_per_organization
-    assert design_check.MAX_POLICY_CHARS == policy_validate.SIZE_LIMIT == DOCUMENTED.scp_characters
-    assert org_policy_rules.MAX_POLICY_CHARACTERS == {
-        TYPES["scp"]: DOCUMENTED.scp_characters, TYPES["rcp"]: DOCUMENTED.rcp_characters}
-    assert org_policy_rules.MAX_POLICIES == {
-        TYPES["scp"]: DOCUMENTED.scps_per_organization,
-        TYPES["rcp"]: DOCUMENTED.rcps_per_organization}
+def test_the_validators_size_limit_is_the_documented_scp_size():
+    assert policy_validate.SIZE_LIMIT == DOCUMENTED.scp_characters
 
 
 def test_may_2026_changes_only_the_scp_attachment_and_size_quotas():
