@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from labkit.resource_arns import AWS_POLICY_TYPES, ec2_arn, org_arn
+
 __all__ = [
     "OperationMapError",
     "OperationRequest",
@@ -52,13 +54,20 @@ __all__ = [
     "requested_region",
     "mapped_operations",
     "unmapped_operations",
-    "operations_command",
 ]
+
+
+def __getattr__(name: str):
+    # ``labkit operations`` lives in labkit.operations_cli; labkit.cli still names it here
+    # until its command table points there.
+    if name == "operations_command":
+        from labkit.operations_cli import operations_command
+
+        return operations_command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _MAP_PATH = Path(__file__).parent / "data" / "operations.yaml"
 _FIELD = re.compile(r"\{([^{}]+)\}")
-_AWS_POLICY_TYPES = {"p-FullAWSAccess": "SERVICE_CONTROL_POLICY",
-                     "p-RCPFullAWSAccess": "RESOURCE_CONTROL_POLICY"}
 
 
 #: IAM service prefix -> the Region of the service's one global endpoint. A request to such a
@@ -275,9 +284,9 @@ def _convert(kind: str, value: str, env: dict, lookup: Mapping[str, Any], where:
             return f"arn:{env['partition']}:kms:{env['region']}:{env['account']}:{value}", value
         return None, value
     if kind == "org":
-        return _org_arn(value, env, lookup), value
+        return org_arn(value, env, lookup), value
     if kind == "ec2":
-        return _ec2_arn(value, env), value
+        return ec2_arn(value, env), value
     raise OperationMapError(f"{where}: unknown conversion ':{kind}'")
 
 
@@ -335,7 +344,7 @@ def _context_value(path: str, params: Mapping[str, Any], lookup: Mapping[str, An
     if raw is None:
         return None
     if kind == "policy_type":
-        types = {**_AWS_POLICY_TYPES, **(lookup.get("policy_types") or {})}
+        types = {**AWS_POLICY_TYPES, **(lookup.get("policy_types") or {})}
         return types.get(raw)
     if kind == "alias":
         return raw if isinstance(raw, str) and raw.startswith("alias/") else None
@@ -344,47 +353,6 @@ def _context_value(path: str, params: Mapping[str, Any], lookup: Mapping[str, An
     if kind:
         raise OperationMapError(f"{where}: unknown context conversion ':{kind}'")
     return [_text(v) for v in raw] if isinstance(raw, list) else _text(raw)
-
-
-#: Organizations id prefixes -> ARN resource type (list_awsorganizations.html, linked above).
-_ORG_TYPES = {"r-": "root", "ou-": "ou", "p-": "policy"}
-#: EC2 id prefixes -> ARN resource type (list_amazonec2.html); images and snapshots have no account.
-_EC2_TYPES = {"i-": "instance", "vpc-": "vpc", "subnet-": "subnet", "sg-": "security-group",
-              "vol-": "volume", "snap-": "snapshot", "ami-": "image", "eni-": "network-interface",
-              "igw-": "internet-gateway", "rtb-": "route-table", "nat-": "natgateway",
-              "eipalloc-": "elastic-ip", "key-": "key-pair", "acl-": "network-acl",
-              "tgw-": "transit-gateway", "vpce-": "vpc-endpoint", "fl-": "vpc-flow-log",
-              "lt-": "launch-template", "dopt-": "dhcp-options"}
-
-
-def _org_arn(value: str, env: dict, lookup: Mapping[str, Any]) -> str:
-    """An Organizations ARN for an account, root, OU or policy id; ``*`` when the
-    organization id or management account is unknown."""
-    if value.startswith("arn:"):
-        return value
-    org, management = lookup.get("organization_id"), lookup.get("management_account")
-    head = f"arn:{env['partition']}:organizations::"
-    if value in _AWS_POLICY_TYPES:  # AWS managed policies live in the "aws" account
-        return f"{head}aws:policy/{_AWS_POLICY_TYPES[value].lower()}/{value}"
-    if not (org and management):
-        return "*"
-    if value.isdigit():
-        return f"{head}{management}:account/{org}/{value}"
-    kind = next((t for p, t in _ORG_TYPES.items() if value.startswith(p)), None)
-    if kind == "policy":
-        policy_type = (lookup.get("policy_types") or {}).get(value)
-        return f"{head}{management}:policy/{org}/{policy_type.lower()}/{value}" if policy_type else "*"
-    return f"{head}{management}:{kind}/{org}/{value}" if kind else "*"
-
-
-def _ec2_arn(value: str, env: dict) -> str:
-    if value.startswith("arn:"):
-        return value
-    kind = next((t for p, t in _EC2_TYPES.items() if value.startswith(p)), None)
-    if kind is None:
-        return "*"
-    account = "" if kind in ("image", "snapshot") else env["account"]
-    return f"arn:{env['partition']}:ec2:{env['region']}:{account}:{kind}/{value}"
 
 
 def _tags(tags: Any) -> dict:
@@ -407,32 +375,3 @@ def _tags(tags: Any) -> dict:
     if pairs:
         context["aws:TagKeys"] = [k for k, _ in pairs]
     return context
-
-
-def operations_command(argv: list[str]) -> int:
-    """``labkit operations [SERVICE ...] [--list]``: how much of each service the map covers.
-
-    Prints, per boto3 service, how many operations are mapped to exact IAM requests and how
-    many fall back to ``service:Operation`` on ``*``; ``--list`` names the unmapped ones, so
-    the gaps in enforcement are visible.
-    """
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="labkit operations", description=operations_command.__doc__)
-    parser.add_argument("services", nargs="*", help="boto3 service names (default: every mapped service)")
-    parser.add_argument("--list", action="store_true", help="name every unmapped operation")
-    args = parser.parse_args(argv)
-    import botocore.exceptions
-
-    for service in args.services or sorted(operation_map()):
-        try:
-            gaps = unmapped_operations(service)[service]
-        except botocore.exceptions.UnknownServiceError:
-            print(f"labkit operations: unknown boto3 service {service!r}")
-            return 2
-        mapped = len(mapped_operations(service)[service])
-        print(f"{service:<16} {mapped:>4} mapped  {len(gaps):>4} authorized as service:Operation on *")
-        if args.list:
-            for op in gaps:
-                print(f"    {op}")
-    return 0
