@@ -26,7 +26,7 @@ COMMANDS = {
     "diagrams": ("labkit.diagrams", "diagrams_command",
                  "draw designs (the bundled ones, or yours) into diagrams/"),
     "policy": ("labkit.policy.cli", "main", "validate policy documents or simulate cases"),
-    "operations": ("labkit.operations", "operations_command",
+    "operations": ("labkit.operations_cli", "operations_command",
                    "show which boto3 operations map to exact IAM requests, and the gaps"),
     "student": ("labkit.student", "student_command",
                 "write student notebooks: solutions blanked, outputs stripped"),

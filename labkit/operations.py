@@ -57,15 +57,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    # ``labkit operations`` lives in labkit.operations_cli; labkit.cli still names it here
-    # until its command table points there.
-    if name == "operations_command":
-        from labkit.operations_cli import operations_command
-
-        return operations_command
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 _MAP_PATH = Path(__file__).parent / "data" / "operations.yaml"
 _FIELD = re.compile(r"\{([^{}]+)\}")
 
