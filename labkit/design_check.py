@@ -39,7 +39,7 @@ from labkit.design_yaml import Located
 from labkit.quotas import DOCUMENTED, OrganizationsQuotas, quotas_named
 from labkit.suggest import did_you_mean
 
-__all__ = ["build_design", "library_policies"]
+__all__ = ["build_design", "library_documents", "library_policies"]
 
 LIBRARY_DIR = Path(__file__).parent / "data" / "policies"
 _EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")  # CreateAccount Email pattern
@@ -77,6 +77,14 @@ def library_policies() -> dict[str, tuple[PolicyRef | None, str]]:
                                     description=str(data.get("description", ""))[:512],
                                     content=compact(doc)), "")
     return out
+
+
+@lru_cache(maxsize=1)
+def library_documents() -> tuple[tuple[PolicyRef, dict], ...]:
+    """Each well-formed library policy with its document decoded, once (for matching a
+    live organization's policies against the library by content)."""
+    return tuple((ref, json.loads(ref.content))
+                 for ref, _ in library_policies().values() if ref is not None)
 
 
 class _Checker:

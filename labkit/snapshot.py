@@ -110,7 +110,7 @@ def snapshot(session) -> Design:
 
 
 def _policy_ref(org, summary: dict, kind: str) -> PolicyRef:
-    from labkit.design_check import compact, library_policies
+    from labkit.design_check import compact, library_documents
 
     if summary.get("AwsManaged") and summary["Name"] in AWS_MANAGED:
         return PolicyRef(name=summary["Name"], type=kind, source="aws-managed")
@@ -120,8 +120,8 @@ def _policy_ref(org, summary: dict, kind: str) -> PolicyRef:
     except json.JSONDecodeError:  # AWS validates policy JSON, so only a broken fake gets here
         return PolicyRef(name=summary["Name"], type=kind, source="inline",
                          description=summary.get("Description", ""), content=content)
-    for ref, _ in library_policies().values():
-        if ref is not None and ref.type == kind and json.loads(ref.content) == document:
+    for ref, library_document in library_documents():
+        if ref.type == kind and library_document == document:
             return ref
     return PolicyRef(name=summary["Name"], type=kind, source="inline",
                      description=summary.get("Description", ""), content=compact(document))
