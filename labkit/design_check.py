@@ -79,10 +79,9 @@ def library_policies() -> dict[str, tuple[PolicyRef | None, str]]:
     return out
 
 
-@lru_cache(maxsize=1)
 def library_documents() -> tuple[tuple[PolicyRef, dict], ...]:
-    """Each well-formed library policy with its document decoded, once (for matching a
-    live organization's policies against the library by content)."""
+    """Each well-formed library policy with its document decoded (for matching a live
+    organization's policies against the library by content); call it once per use."""
     return tuple((ref, json.loads(ref.content))
                  for ref, _ in library_policies().values() if ref is not None)
 

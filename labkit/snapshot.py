@@ -62,8 +62,10 @@ def describe_organization(org) -> dict:
 def snapshot(session) -> Design:
     """Return the organization visible to ``session`` as a :class:`Design`."""
     from labkit.design_apply import _Org
+    from labkit.design_check import library_documents
 
     org = _Org(session)
+    library = library_documents()
     management_id = describe_organization(org)["MasterAccountId"]
     root = org("list_roots")["Roots"][0]
     enabled = {t["Type"] for t in root.get("PolicyTypes", []) if t["Status"] == "ENABLED"}
@@ -71,7 +73,7 @@ def snapshot(session) -> Design:
     attached: dict[str, list[PolicyRef]] = {}
     for kind in types:
         for summary in org.pages("list_policies", "Policies", Filter=POLICY_TYPE_NAMES[kind]):
-            ref = _policy_ref(org, summary, kind)
+            ref = _policy_ref(org, summary, kind, library)
             for target in org.pages("list_targets_for_policy", "Targets",
                                     PolicyId=summary["Id"]):
                 attached.setdefault(target["TargetId"], []).append(ref)
@@ -109,8 +111,8 @@ def snapshot(session) -> Design:
     return Design(policy_types=types, management=management, root=tree, name="snapshot")
 
 
-def _policy_ref(org, summary: dict, kind: str) -> PolicyRef:
-    from labkit.design_check import compact, library_documents
+def _policy_ref(org, summary: dict, kind: str, library) -> PolicyRef:
+    from labkit.design_check import compact
 
     if summary.get("AwsManaged") and summary["Name"] in AWS_MANAGED:
         return PolicyRef(name=summary["Name"], type=kind, source="aws-managed")
@@ -120,7 +122,7 @@ def _policy_ref(org, summary: dict, kind: str) -> PolicyRef:
     except json.JSONDecodeError:  # AWS validates policy JSON, so only a broken fake gets here
         return PolicyRef(name=summary["Name"], type=kind, source="inline",
                          description=summary.get("Description", ""), content=content)
-    for ref, library_document in library_documents():
+    for ref, library_document in library:
         if ref.type == kind and library_document == document:
             return ref
     return PolicyRef(name=summary["Name"], type=kind, source="inline",
