@@ -42,6 +42,7 @@ from labkit.resource_policies import (  # StateError and _parse live there, re-e
     StateError, _parse, aws_managed_key, bucket_owner, kms_aliases, resource_policy,
 )
 from labkit.policy import Level, Policy
+from labkit.quotas import RCP_TYPE, SCP_TYPE
 
 __all__ = [
     "AccountPlace",
@@ -64,8 +65,6 @@ __all__ = [
     "scp_path",
 ]
 
-SCP_TYPE = "SERVICE_CONTROL_POLICY"
-RCP_TYPE = "RESOURCE_CONTROL_POLICY"
 #: Service-linked roles live under this path and are exempt from SCPs and RCPs:
 #: https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
 SERVICE_LINKED_PATH = "/aws-service-role/"

@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from labkit.quotas import RCP_TYPE, SCP_TYPE
+
 __all__ = [
     "Account",
     "Design",
@@ -70,7 +72,7 @@ __all__ = [
 
 DESIGNS_DIR = Path(__file__).parent / "data" / "designs"
 PURPOSE_TAG = "labkit:purpose"
-POLICY_TYPE_NAMES = {"SCP": "SERVICE_CONTROL_POLICY", "RCP": "RESOURCE_CONTROL_POLICY"}
+POLICY_TYPE_NAMES = {"SCP": SCP_TYPE, "RCP": RCP_TYPE}
 AWS_MANAGED = {"FullAWSAccess": "SCP", "RCPFullAWSAccess": "RCP"}
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from labkit.quotas import DOCUMENTED, OrganizationsQuotas
+from labkit.quotas import DOCUMENTED, RCP_TYPE, SCP_TYPE, OrganizationsQuotas
 from labkit.sessions import LabCall, ServiceError, ServiceReply
 
 __all__ = [
@@ -53,8 +53,8 @@ RCP_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_mana
 DELETE_POLICY_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_DeletePolicy.html"
 DISABLE_TYPE_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/disable-policy-type.html"
 
-SCP = "SERVICE_CONTROL_POLICY"
-RCP = "RESOURCE_CONTROL_POLICY"
+SCP = SCP_TYPE
+RCP = RCP_TYPE
 _KINDS = {SCP: "scp", RCP: "rcp"}
 #: The AWS managed policy every entity starts with when the type is enabled.
 DEFAULT_POLICY_IDS = {SCP: "p-FullAWSAccess", RCP: "p-RCPFullAWSAccess"}

@@ -72,6 +72,7 @@ from typing import Any
 
 from labkit.org_policy_rules import (
     DISABLE_TYPE_PAGE,
+    SCP,
     SCP_SYNTAX_PAGE,
     check_policy_content,
     constraint,
@@ -101,7 +102,6 @@ RCP_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_mana
 REMOVE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_RemoveAccountFromOrganization.html"
 CLOSE_ACCOUNT_PAGE = "https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html"
 
-SCP = "SERVICE_CONTROL_POLICY"
 _ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 

@@ -37,6 +37,8 @@ __all__ = [
     "OrganizationsQuotas",
     "QUOTAS_PAGE",
     "QUOTA_SETS",
+    "RCP_TYPE",
+    "SCP_TYPE",
     "WHATS_NEW_MAY_2026",
     "quotas_named",
 ]
@@ -56,6 +58,12 @@ MAY_2026_REPORTS = (
     "https://github.com/FogSecurity/aws-size/pull/71",
     "https://github.com/hashicorp/terraform-provider-aws/issues/38788",
 )
+
+#: The Organizations API's names of the two authorization policy types (PolicyType enum of
+#: https://docs.aws.amazon.com/organizations/latest/APIReference/API_PolicySummary.html);
+#: every labkit module names them from here.
+SCP_TYPE = "SERVICE_CONTROL_POLICY"
+RCP_TYPE = "RESOURCE_CONTROL_POLICY"
 
 _TYPES = {"SERVICE_CONTROL_POLICY": "scp", "SCP": "scp", "scp": "scp",
           "RESOURCE_CONTROL_POLICY": "rcp", "RCP": "rcp", "rcp": "rcp"}
