@@ -1,7 +1,7 @@
 """Policy simulation cases in the ``docs/policy-case-format.md`` format.
 
 Introduced in ``notebooks/02-guardrails.ipynb``. One case is a request plus every policy AWS
-would weigh for it; a file of cases is JSON Lines. Beyond SCHEMA.md, a case may carry
+would weigh for it; a file of cases is JSON Lines. Beyond the shared format, a case may carry
 ``session_policies`` (a list of policy documents passed when the session was made; the
 engine's own rule cases use it), read by the general path.
 
@@ -26,7 +26,7 @@ __all__ = ["Case", "CaseError", "case_from_dict", "case_from_line", "load_cases"
 
 
 class CaseError(ValueError):
-    """A case that does not follow SCHEMA.md; the message names the case and the field."""
+    """A case that does not follow the case format; the message names the case and the field."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,17 +146,17 @@ _CACHE_LIMIT = 20000
 def case_from_line(line: str, *, where: str = "case") -> Case:
     """Build a :class:`Case` from one JSON line, parsing each distinct policy section once.
 
-    The line is cut where each SCHEMA.md key (``"scps":`` ...) first appears; each
+    The line is cut where each case-format key (``"scps":`` ...) first appears; each
     policy section's text keys a cache, so cases that share SCP paths or policies skip both
     JSON decoding and parsing. A piece is only ever cached after it decoded as exactly one
     JSON value, and a cut in the wrong place (inside a nested value, before an unknown key,
     with unusual spacing) leaves a piece that cannot: the line is then decoded whole.
     A new section is split into its policies' texts as it is decoded (:mod:`.case_sections`),
     so a policy shared by many sections is parsed once, keyed by its text.
-    Raises :class:`CaseError` for a case that does not follow SCHEMA.md.
+    Raises :class:`CaseError` for a case that does not follow the case format.
     """
     spans = _spans_in_order(line) or _spans(line)
-    if spans is None or '"session_policies":' in line:  # not a SCHEMA.md section: decode whole
+    if spans is None or '"session_policies":' in line:  # not a case-format section: decode whole
         return _from_full_line(line, where)
     try:
         head = {f: _small_json(spans[f]) for f in ("name", "request", "expected") if f in spans}
@@ -194,10 +194,10 @@ def case_from_line(line: str, *, where: str = "case") -> Case:
 
 
 def _spans(line: str) -> dict[str, str] | None:
-    """The text of each top-level SCHEMA.md field, in any order; None if the cuts fail."""
+    """The text of each top-level case-format field, in any order; None if the cuts fail."""
     cuts = []
     start = 0
-    for key in _TOP_KEYS:  # keys usually come in SCHEMA.md order: scan the line once
+    for key in _TOP_KEYS:  # keys usually come in the case format's order: scan the line once
         at = line.find(key, start)
         if at < 0 and start:
             at = line.find(key)
@@ -228,7 +228,7 @@ _raw_decode = json.JSONDecoder().raw_decode
 
 
 def _spans_in_order(line: str) -> dict[str, str] | None:
-    """:func:`_spans` for the usual line: every key once, in SCHEMA.md order, compact
+    """:func:`_spans` for the usual line: every key once, in the case format's order, compact
     (``{"name":...,"request":...,...}``); None for anything else."""
     last = len(line) - 1
     while last > 0 and line[last] in "\n\r":  # lines read from a file keep their ending

@@ -1,7 +1,7 @@
 """``labkit policy simulate CASES.jsonl ...`` and ``labkit policy validate FILE --type ...``.
 
 Introduced in ``notebooks/02-guardrails.ipynb``. ``simulate`` reads cases in the
-``../shared/policy-cases/SCHEMA.md`` format (``-`` for stdin; several files in turn) and
+``docs/policy-case-format.md`` format (``-`` for stdin; several files in turn) and
 writes one JSON line per case, in order: ``{"name", "decision", "blocked_by", "error"}``; a
 malformed case gets its ``error`` and the run goes on. It exits 1 when no case at all could
 be evaluated (or, with ``--fail-on-error``, when any could not). ``--check`` compares each
@@ -21,7 +21,7 @@ USAGE = """usage: labkit policy COMMAND [ARGS]   (or: python -m labkit.policy CO
 
 commands:
   simulate CASES.jsonl|- ... [--check] [--fail-on-error]
-      evaluate policy cases (SCHEMA.md format): one JSON decision line per case
+      evaluate policy cases (docs/policy-case-format.md): one JSON decision line per case
   validate FILE ... [--type scp|rcp|identity|resource|trust] [--syntax ...] [--quotas ...]
       check policy documents as AWS would
 
@@ -30,7 +30,7 @@ labkit policy COMMAND --help shows a command's arguments."""
 
 def _simulate(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="labkit policy simulate",
-                                     description="Evaluate policy cases (SCHEMA.md format), one JSON line each.")
+                                     description="Evaluate policy cases (format: docs/policy-case-format.md), one JSON line each.")
     parser.add_argument("cases", nargs="+", metavar="CASES",
                         help="a .jsonl file of cases, or - for stdin; several are read in turn")
     parser.add_argument("--fail-on-error", action="store_true",

@@ -1,6 +1,6 @@
 """``simulate``: one decision per case, as JSON Lines, in order; a bad case gets its error.
 
-Introduced in ``notebooks/02-guardrails.ipynb``; case format in ``../shared/policy-cases/SCHEMA.md``.
+Introduced in ``notebooks/02-guardrails.ipynb``; case format in ``docs/policy-case-format.md``.
 
 >>> import json
 >>> line = json.dumps({"name": "c", "request": {"principal": "arn:aws:iam::111111111111:user/a",
