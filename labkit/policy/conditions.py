@@ -13,6 +13,14 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-si
   ``...IfExists`` is true when the key is missing; ``ForAllValues`` is true and
   ``ForAnyValue`` false for a missing or empty key. ``Null`` tests presence.
 - Condition key names are case-insensitive; values compare as the operator says.
+- Policy variables are replaced only in the values of the String, ARN and Bool operators:
+  the operators page says "You can use a policy variable with" those and "You can not use a
+  policy variable with" the Numeric, Date, Binary, IP address and Null operators. Elsewhere
+  ``${...}`` is literal text, which parses as no number, date, address or base-64 value and
+  so matches nothing. The pages disagree on Bool: the variables page lists "Boolean" among
+  the operators that take no variable
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-conditionelement);
+  this engine follows the operators page, which defines each operator.
 - An unknown operator raises :class:`UnknownOperatorError`: it is never ignored.
 
 >>> test = compile_condition("StringNotEqualsIfExists", "aws:PrincipalOrgID", ("o-1",))
@@ -30,7 +38,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from .matching import compile_wildcards
-from .variables import has_variables, resolve, template_regex
+from .variables import arn_template_regexes, has_variables, resolve, template_regex
 
 __all__ = [
     "Operator",
@@ -198,6 +206,9 @@ OPERATORS: dict[str, Operator] = {
 }
 """Base operators by name. ``Null`` is handled on its own: it tests presence, not values."""
 
+_VARIABLE_FAMILIES = frozenset({"String", "Arn", "Bool"})
+"""Families whose values may hold policy variables (see the module docstring)."""
+
 
 @lru_cache(maxsize=1024)  # a few dozen names in practice; errors are not cached
 def split_operator(operator: str) -> tuple[str | None, str, bool]:
@@ -268,7 +279,8 @@ def compile_condition(operator: str, key: str, values: tuple[str, ...],
     if base == "Null":
         return _null(key, values)
     op = OPERATORS[base]
-    dynamic = variables and any(has_variables(v) for v in values)
+    dynamic = (variables and op.family in _VARIABLE_FAMILIES
+               and any(has_variables(v) for v in values))
     fixed = () if dynamic else tuple(op.prepare(v) for v in values)
     match, negated = op.match, op.negated
 
@@ -277,10 +289,14 @@ def compile_condition(operator: str, key: str, values: tuple[str, ...],
             return fixed
         out = []
         for text in values:
-            if op.like and op.prepare is _like_prepare:
+            if op.prepare is _like_prepare:
                 regex = template_regex(text, context)
                 if regex is not None:
                     out.append(re.compile(regex + r"\Z", re.DOTALL).match)
+            elif op.prepare is _arn_prepare:
+                regexes = arn_template_regexes(text, context)
+                if regexes is not None:
+                    out.append(tuple(re.compile(r + r"\Z", re.DOTALL).match for r in regexes))
             else:
                 resolved = resolve(text, context)
                 if resolved is not None:

@@ -16,6 +16,10 @@ True
 'nobody'
 >>> template_regex("a${*}b*", {})
 'a\\\\*b.*'
+
+The special variables and replaced values are literal text "in any string where you can use
+regular policy variables", ARN operators included: ``${*}`` in an ``ArnLike`` value is an
+asterisk, not a wildcard (see :func:`arn_template_regexes`).
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from functools import lru_cache
 
 from .matching import wildcard_regex
 
-__all__ = ["has_variables", "match_templates", "parse_template", "resolve", "template_regex", "VariableError"]
+__all__ = ["arn_template_regexes", "has_variables", "match_templates", "parse_template", "resolve",
+           "template_regex", "VariableError"]
 
 _VAR = re.compile(r"\$\{([^}]*)\}")
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
@@ -105,6 +110,37 @@ def template_regex(text: str, context) -> str | None:
                 return None
             out.append(re.escape(value))
     return "".join(out)
+
+
+def arn_template_regexes(text: str, context) -> tuple[str, ...] | None:
+    """One wildcard regex per colon-delimited ARN part of ``text`` after replacement (the ARN
+    operators check "each of the six colon-delimited components of the ARN" separately:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN
+    ), or None if a variable cannot be replaced. ``*`` and ``?`` written in the policy are
+    wildcards within one part; ``${*}``, ``${?}`` and replaced values stay literal. A colon
+    after the fifth belongs to the resource part.
+
+    >>> arn_template_regexes("arn:aws:iam::${aws:PrincipalAccount}:role/${*}",
+    ...                      {"aws:principalaccount": ("111",)})
+    ('arn', 'aws', 'iam', '', '111', 'role/\\\\*')
+    """
+    parts: list[list[str]] = [[]]
+    for part in parse_template(text):
+        if part[0] == "var":
+            piece = _value(part, context)
+            if piece is None:
+                return None
+        else:
+            piece = part[1]
+        wildcards = part[0] == "lit"
+        for index, run in enumerate(piece.split(":")):
+            if index:
+                if len(parts) < 6:
+                    parts.append([])
+                else:
+                    parts[-1].append(":")
+            parts[-1].append(wildcard_regex(run) if wildcards else re.escape(run))
+    return tuple("".join(p) for p in parts)
 
 
 def match_templates(patterns: tuple[str, ...], value: str, context: dict) -> bool:
