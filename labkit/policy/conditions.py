@@ -88,11 +88,20 @@ def _like(value: str, policy) -> bool:
     return policy(value)
 
 
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z").match
+
+
 def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
+    """The value of an integer or decimal ("comparing a key to an integer or decimal value"),
+    else None: Python's own float spellings (``1_000``, ``nan``, ``inf``, ``1e3``) are not
+    numbers to IAM's Numeric operators.
+
+    >>> _number("-2.5"), _number("10"), _number("1_000"), _number("nan")
+    (-2.5, 10.0, None, None)
+    """
+    if type(text) is not str or _DECIMAL(text) is None:
         return None
+    return float(text)
 
 
 def _numeric(compare: Callable[[float, float], bool]):
@@ -102,13 +111,25 @@ def _numeric(compare: Callable[[float, float], bool]):
     return match
 
 
+_YEAR_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}\Z").match
+
+
 def _date(text: str) -> float | None:
-    """Seconds since the epoch from ISO 8601 or epoch text (both allowed by AWS)."""
+    """Seconds since the epoch from epoch (UNIX) time or one of the W3C profiles of ISO 8601
+    (``YYYY-MM``, ``YYYY-MM-DD``, ``YYYY-MM-DDThh:mm[:ss[.s]]TZD``), both allowed by AWS:
+    "You must specify date/time values with one of the W3C implementations of the ISO 8601
+    date formats or in epoch (UNIX) time" (a time without a zone is read as UTC). A bare
+    ``YYYY`` is read as epoch seconds: the page does not say which reading wins.
+
+    >>> _date("2024-01") == _date("2024-01-01T00:00:00Z") == _date("1704067200")
+    True
+    """
     text = str(text).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
+    epoch = _number(text)
+    if epoch is not None:
+        return epoch
+    if _YEAR_MONTH(text):
+        text += "-01"
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -125,7 +146,14 @@ def _dated(compare: Callable[[float, float], bool]):
     return match
 
 
-def _bool(value: str, policy: str) -> bool:
+def _bool_prepare(policy: str) -> str | None:
+    """``true`` or ``false`` (any case); anything else matches nothing, since Bool compares
+    "a key to 'true' or 'false'"."""
+    policy = policy.lower()
+    return policy if policy in ("true", "false") else None
+
+
+def _bool(value: str, policy: str | None) -> bool:
     return value.lower() == policy
 
 
@@ -197,7 +225,7 @@ OPERATORS: dict[str, Operator] = {
         "DateEquals": (_dated(_same), False), "DateNotEquals": (_dated(_same), True),
         "DateLessThan": (_dated(_lt), False), "DateLessThanEquals": (_dated(_le), False),
         "DateGreaterThan": (_dated(_gt), False), "DateGreaterThanEquals": (_dated(_ge), False)}),
-    **_family("Bool", str.lower, {"Bool": (_bool, False)}),
+    **_family("Bool", _bool_prepare, {"Bool": (_bool, False)}),
     **_family("Binary", _binary_prepare, {"BinaryEquals": (_binary, False)}),
     **_family("IpAddress", _ip_prepare, {"IpAddress": (_ip, False), "NotIpAddress": (_ip, True)}),
     **_family("Arn", _arn_prepare, {
