@@ -2,11 +2,22 @@
 
 Introduced in ``notebooks/02-guardrails.ipynb``. The rules:
 
-- ``*`` matches any run of characters (slashes and colons included) and ``?`` exactly one;
-  "You can use wildcards (* or ?) in the Resource element" and the action name
-  "is case insensitive":
+- ``*`` matches any run of characters (slashes included) and ``?`` exactly one; "The
+  prefix and the action name are case insensitive":
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+  IAM's grammar puts wildcards in the action *name* only ("Consists of a service namespace,
+  a colon, and the name of an action. Action names can include wildcards":
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html ); IAM
+  refuses a document with a wildcard in the service prefix (``*:Get*``), so no decision
+  depends on how the engine, which matches the whole name as one pattern, reads one.
+- In a resource ARN, wildcards work "within the individual segments of an ARN (the parts
+  separated by colons)"; "If the * wildcard is the last character of a resource ARN
+  segment, it can expand to match beyond the colon boundaries":
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+  So in the partition, service, region and account fields a ``?``, or a ``*`` that does not
+  end its field, never matches a colon; the resource field (everything after the fifth
+  colon, ``resource-type:resource-id`` included, as the ARN page defines it) is one
+  segment, in which ``*`` and ``?`` match any character (:func:`compile_resources`).
 - ARNs: the resource part compares as written ("ARNs are case sensitive" says the ARN
   page for the resource part, and the Resource element page:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html ). The partition and
@@ -30,6 +41,12 @@ Introduced in ``notebooks/02-guardrails.ipynb``. The rules:
 (True, False)
 >>> compile_resources(("arn:aws:s3:::acme-logs-?",))(normalise_arn("arn:aws:s3:::acme-logs-7"))
 True
+>>> compile_resources(("arn:aws:ec2:*",))("arn:aws:ec2:us-east-1:111111111111:instance/i-1")
+True
+>>> compile_resources(("arn:aws:ec2:*-1:111111111111:instance/*",))("arn:aws:ec2:us-east-1:111111111111:instance/i-1")
+True
+>>> compile_resources(("arn:aws:ec2:*1:instance/*",))("arn:aws:ec2:us-east-1:111111111111:instance/i-1")
+False
 """
 from __future__ import annotations
 
@@ -158,11 +175,56 @@ def normalise_arn(value: str) -> str:
     return f"{parts[0].lower()}:{parts[1].lower()}:{parts[2].lower()}:{parts[3]}"
 
 
+def _field_bound(pattern: str) -> bool:
+    """Does a wildcard in ``pattern``'s partition, service, region or account field stop at
+    colons (a ``?``, or a ``*`` that is not its field's last character)? Only an ARN has
+    fields; any other pattern (``*``, or a malformed ``*/logs``) stays a plain wildcard."""
+    if not pattern.startswith("arn:"):
+        return False
+    fields = pattern.split(":", 5)
+    if len(fields) == 6:
+        fields.pop()  # the resource field: wildcards there match any character
+    return any("?" in field or "*" in field[:-1] for field in fields)
+
+
+def _arn_regex(pattern: str) -> str:
+    """:func:`wildcard_regex` for an ARN pattern whose first fields keep their wildcards
+    inside the field (see the module docstring), the ``*`` ending a field excepted.
+
+    >>> _arn_regex("arn:aws:ec2:*t?:*")
+    'arn:aws:ec2:[^:]*t[^:]:.*'
+    """
+    fields = pattern.split(":", 5)
+    resource = fields.pop() if len(fields) == 6 else None
+    out = []
+    for field in fields:
+        pieces = []
+        for at, char in enumerate(field):
+            if char == "*":
+                pieces.append(".*" if at == len(field) - 1 else "[^:]*")
+            elif char == "?":
+                pieces.append("[^:]")
+            else:
+                pieces.append(re.escape(char))
+        out.append("".join(pieces))
+    if resource is not None:
+        out.append(wildcard_regex(resource))
+    return ":".join(out)
+
+
 @lru_cache(maxsize=65536)
 def compile_resources(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """Predicate over a resource ARN passed through :func:`normalise_arn` (cached, as
-    :func:`compile_actions`)."""
-    return _compile_set(tuple(normalise_arn(p) for p in patterns))
+    :func:`compile_actions`). Patterns whose partition/service/region/account wildcards
+    must stop at colons (rare: ``?`` there, or ``*`` inside a field) get a regular
+    expression; every other pattern takes :func:`_compile_set`'s shortcuts."""
+    normalised = tuple(normalise_arn(p) for p in patterns)
+    bound = [p for p in normalised if _field_bound(p)]
+    if not bound or "*" in normalised:  # "*" alone matches everything
+        return _compile_set(normalised)
+    rest = _compile_set(tuple(p for p in normalised if p not in bound))
+    regex = re.compile("(?:" + "|".join(_arn_regex(p) for p in bound) + r")\Z", re.DOTALL).match
+    return lambda value: rest(value) or regex(value) is not None
 
 
 def arn_account(arn: str) -> str | None:
@@ -180,8 +242,12 @@ def arn_account(arn: str) -> str | None:
 class PrincipalInfo:
     """What a request's principal is, worked out once per request.
 
-    ``kind`` is one of ``role``, ``assumed-role``, ``user``, ``root``, ``service``,
-    ``federated`` or ``other``; ``role_arn`` is the role behind a role or a role session.
+    ``kind`` is one of ``role``, ``assumed-role``, ``user``, ``root``, ``service`` (a
+    service principal such as ``cloudtrail.amazonaws.com``), ``federated`` (an AWS STS
+    federated user session, ``arn:aws:sts::ACCOUNT:federated-user/NAME``), ``anonymous``
+    (``*``: an unauthenticated caller) or ``other``; ``role_arn`` is the role behind a role
+    or a role session. Service and anonymous principals belong to no account. Formats:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
 
     A session ARN (``arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION``) has no role path, so
     its ``role_arn`` is rebuilt as ``arn:aws:iam::ACCOUNT:role/NAME`` unless ``role_arn`` is
@@ -194,6 +260,9 @@ class PrincipalInfo:
     >>> PrincipalInfo("arn:aws:sts::111111111111:assumed-role/Ops/alice",
     ...               role_arn="arn:aws:iam::111111111111:role/team/Ops").role_arn
     'arn:aws:iam::111111111111:role/team/Ops'
+    >>> [PrincipalInfo(p).kind for p in ("arn:aws:sts::111111111111:federated-user/bob",
+    ...                                  "cloudtrail.amazonaws.com", "*")]
+    ['federated', 'service', 'anonymous']
     """
 
     __slots__ = ("arn", "kind", "account", "role_name", "role_arn", "user_name", "role_path_known")
@@ -225,10 +294,12 @@ class PrincipalInfo:
                     self.role_arn, self.role_path_known = role_arn, True
                 else:
                     self.role_arn = f"arn:{parts[1]}:iam::{self.account}:role/{self.role_name}"
-            elif service == "iam" and resource.startswith("federated-user/"):
-                self.kind = "federated"
+            elif service == "sts" and resource.startswith("federated-user/"):
+                self.kind = "federated"  # arn:aws:sts::ACCOUNT:federated-user/NAME (Principal page)
         elif arn.endswith(".amazonaws.com") or arn.endswith(".amazonaws.com.cn"):
             self.kind = "service"
+        elif arn == "*":
+            self.kind = "anonymous"
 
     @property
     def is_service_linked_role(self) -> bool:
