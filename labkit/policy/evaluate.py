@@ -17,6 +17,11 @@ Introduced in ``notebooks/02-guardrails.ipynb``. Sources:
   session of the role) but not one to a session ARN, and a resource policy's Deny with
   ``NotPrincipal`` always denies a principal that has a boundary:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+- nor one made with ``"Principal": "*"``: "Identity-based policy types, such as permissions
+  boundaries or session policies, do not limit permissions granted using the
+  aws:PrincipalArn condition key with a wildcard(*) in the Principal element, unless the
+  identity-based policies contain an explicit deny" ("IAM role principals" in
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html )
 - ``sts:GetCallerIdentity`` needs no permission and cannot be denied:
   https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 
@@ -132,8 +137,9 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
        allow; one that names only the account (``arn:aws:iam::ACCOUNT:root``) delegates to
        the identity policies; within one account another Allow here grants on its own,
        except that a permissions boundary that does not allow caps a grant to a role ARN
-       (for a role session too: the grant names the role) but not one to a session ARN or
-       to a user; a Deny with ``NotPrincipal`` always denies a principal with a boundary;
+       (for a role session too: the grant names the role) but not one to a session ARN,
+       to ``"*"`` or to a user; a Deny with ``NotPrincipal`` always denies a principal with
+       a boundary;
     5. identity-based policies must allow (the account root user needs none);
     6. the permissions boundary, when there is one, must allow;
     7. session policies, when the session was made with any (``PolicySet.session_policies``),
@@ -184,19 +190,20 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         return _decide("ImplicitlyDenied", request, policies, [(gap[0], None, None)], level=gap[1])
 
     # 4-7. grants
+    grants = scanned.get(kind, ())
+    direct = any(how != "account" for how in grants)
     identity_ok = who.kind == "root" or bool(scanned.get("identity"))
     boundary_ok = policies.boundary is None or bool(scanned["boundary"])
     session_ok = policies.session_policies is None or bool(scanned["session"])
-    grants = scanned.get(kind, ())
-    direct = any(how != "account" for how in grants)
     same_account = who.account == request.resource_account
     # a boundary (or session policy) that does not allow caps grants to a role ARN (a role
-    # ARN request stands for any session of it), not those naming a session ARN (or "*")
+    # ARN request stands for any session of it), not those naming a session ARN or "*"
     capped = False
     if not (boundary_ok and session_ok):
-        role_grant = who.kind == "role" or (
-            who.kind == "assumed-role" and direct and all(how in ("account", "role") for how in grants))
-        capped = role_grant
+        if who.kind == "role":
+            capped = "any" not in grants
+        elif who.kind == "assumed-role":
+            capped = direct and all(how in ("account", "role") for how in grants)
     limit = "boundary" if not boundary_ok else "session"
     if kind in ("trust", "kms"):
         if not grants:
