@@ -22,6 +22,11 @@ Introduced in ``notebooks/02-guardrails.ipynb``. Sources:
   aws:PrincipalArn condition key with a wildcard(*) in the Principal element, unless the
   identity-based policies contain an explicit deny" ("IAM role principals" in
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html )
+- a service principal or an anonymous caller (``*``) has no identity-based policies and no
+  account: the resource policy alone grants ("using a wildcard (*) with an Allow effect
+  grants access to all users, including anonymous users", same page), and SCPs, which set
+  "the maximum permissions available to principals in your member accounts", do not apply:
+  https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_authorization_policies.html
 - ``sts:GetCallerIdentity`` needs no permission and cannot be denied:
   https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 
@@ -45,6 +50,7 @@ __all__ = ["evaluate", "resource_kind", "statement_applies", "scan_policy", "lev
 _TRUST_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
                   "sts:tagsession", "sts:setsourceidentity", "sts:setcontext")
 _NOT_DENIABLE = frozenset({"sts:getcalleridentity"})
+_NO_ACCOUNT = ("service", "anonymous")  # PrincipalInfo kinds with no account, no identity policies
 _BLOCKER = {"identity": "identity", "boundary": "boundary", "session": "session", "scp": "scp", "rcp": "rcp",
             "resource": "resource", "trust": "trust", "kms": "resource"}
 
@@ -139,7 +145,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
        except that a permissions boundary that does not allow caps a grant to a role ARN
        (for a role session too: the grant names the role) but not one to a session ARN,
        to ``"*"`` or to a user; a Deny with ``NotPrincipal`` always denies a principal with
-       a boundary;
+       a boundary; a service principal or anonymous caller needs the resource policy to
+       name it (SCPs do not apply to it, RCPs do);
     5. identity-based policies must allow (the account root user needs none);
     6. the permissions boundary, when there is one, must allow;
     7. session policies, when the session was made with any (``PolicySet.session_policies``),
@@ -158,7 +165,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         return Decision._decided("Allowed", request, policies)
     who = request.who
     org_exempt = who.is_service_linked_role
-    scps = None if org_exempt else policies.scps
+    outside = who.kind in _NO_ACCOUNT  # a service principal or an anonymous caller
+    scps = None if org_exempt or outside else policies.scps
     rcps = None if org_exempt else policies.rcps
     kind = resource_kind(request, policies)
 
@@ -192,6 +200,10 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     # 4-7. grants
     grants = scanned.get(kind, ())
     direct = any(how != "account" for how in grants)
+    if outside:  # no identity-based policies: the resource policy must name it (or "*")
+        if direct:
+            return _decide("Allowed", request, policies, [])
+        return _decide("ImplicitlyDenied", request, policies, [(_BLOCKER[kind], None, None)])
     identity_ok = who.kind == "root" or bool(scanned.get("identity"))
     boundary_ok = policies.boundary is None or bool(scanned["boundary"])
     session_ok = policies.session_policies is None or bool(scanned["session"])
