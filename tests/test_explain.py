@@ -157,3 +157,24 @@ def test_notprincipal_deny_with_boundary_is_explained():
     assert statement.applies and "denies every principal that has a permissions boundary" in statement.reason
     without = evaluate(request, PolicySet(identity=[ADMIN], resource_policy=deny))
     assert without.result == "Allowed" and not without.details[0].statements[0].applies
+
+
+@pytest.mark.parametrize("principal,scps_apply,rcps_apply", [
+    (DEV, True, True),
+    # service-linked roles: exempt from both (orgs_manage_policies_scps.html, ..._rcps.html)
+    ("arn:aws:iam::222222222222:role/aws-service-role/ops.example.amazonaws.com/AWSServiceRoleForOps", False, False),
+    # a service principal is in no member account: SCPs do not apply, RCPs do
+    # (orgs_manage_policies_authorization_policies.html)
+    ("cloudtrail.amazonaws.com", False, True),
+])
+def test_level_outcomes_and_details_only_where_the_paths_apply(principal, scps_apply, rcps_apply):
+    rcp = parse_policy({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]},
+                       name="RCPFullAWSAccess", kind="rcp")
+    request = Request(principal=principal, action="s3:PutObject", resource="arn:aws:s3:::logs/k",
+                      resource_account="222222222222")
+    decision = evaluate(request, PolicySet(identity=[ADMIN], scps=path(("Root", [FULL, DENY_REGIONS])),
+                                           rcps=path(("Root", [rcp]))))
+    assert (decision.scp_levels is not None) == scps_apply
+    assert (decision.rcp_levels is not None) == rcps_apply
+    kinds = {report.kind for report in decision.details}
+    assert ("scp" in kinds) == scps_apply and ("rcp" in kinds) == rcps_apply

@@ -73,15 +73,18 @@ class Decision:
 
     @cached_property
     def scp_levels(self):
-        """Per SCP level: label, ``allows`` / ``denies`` / ``no-allow``, deciding statement."""
+        """Per SCP level: label, ``allows`` / ``denies`` / ``no-allow``, deciding statement;
+        None when no SCPs apply to the request (none given, or the principal is exempt)."""
+        from .evaluate import organization_paths
         from .explain import level_outcomes
-        return level_outcomes(self.request, self.policies.scps)
+        return level_outcomes(self.request, organization_paths(self.request, self.policies)[0])
 
     @cached_property
     def rcp_levels(self):
         """Per RCP level, as :attr:`scp_levels`."""
+        from .evaluate import organization_paths
         from .explain import level_outcomes
-        return level_outcomes(self.request, self.policies.rcps)
+        return level_outcomes(self.request, organization_paths(self.request, self.policies)[1])
 
     def __str__(self) -> str:
         from .explain import sentence

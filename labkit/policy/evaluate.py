@@ -45,7 +45,8 @@ from __future__ import annotations
 from .model import Decision, Level, Policy, PolicySet, Request, Statement
 from .request import refuse_arguments
 
-__all__ = ["evaluate", "resource_kind", "statement_applies", "scan_policy", "level_allows"]
+__all__ = ["evaluate", "organization_paths", "resource_kind", "statement_applies", "scan_policy",
+           "level_allows"]
 
 _TRUST_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
                   "sts:tagsession", "sts:setsourceidentity", "sts:setcontext")
@@ -164,10 +165,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     if request.action_key in _NOT_DENIABLE:
         return Decision._decided("Allowed", request, policies)
     who = request.who
-    org_exempt = who.is_service_linked_role
     outside = who.kind in _NO_ACCOUNT  # a service principal or an anonymous caller
-    scps = None if org_exempt or outside else policies.scps
-    rcps = None if org_exempt else policies.rcps
+    scps, rcps = organization_paths(request, policies)
     kind = resource_kind(request, policies)
 
     # 1. explicit deny anywhere
@@ -237,6 +236,17 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     if not session_ok:
         return _decide("ImplicitlyDenied", request, policies, [("session", None, None)])
     return _decide("Allowed", request, policies, [])
+
+
+def organization_paths(request: Request, policies: PolicySet) -> tuple[tuple[Level, ...] | None,
+                                                                       tuple[Level, ...] | None]:
+    """The SCP and RCP paths that apply to ``request`` (None where none do): a service-linked
+    role is exempt from both; a service principal or an anonymous caller is in no member
+    account, so SCPs do not apply to it, while RCPs do (sources in the module docstring)."""
+    who = request.who
+    if who.is_service_linked_role:
+        return None, None
+    return (None if who.kind in _NO_ACCOUNT else policies.scps), policies.rcps
 
 
 def _others(policies: PolicySet, kind: str):

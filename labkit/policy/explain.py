@@ -128,10 +128,12 @@ def _report(kind: str, policy: Policy, request: Request, level: str | None = Non
 
 
 def explain_policies(request: Request, policies: PolicySet) -> tuple[PolicyReport, ...]:
-    """A report for every policy in ``policies``, in AWS's order of evaluation."""
-    from .evaluate import resource_kind
+    """A report for every policy in ``policies`` that applies to ``request``, in AWS's order
+    of evaluation (SCPs and RCPs only where they apply: see ``evaluate.organization_paths``)."""
+    from .evaluate import organization_paths, resource_kind
     out = []
-    for kind, levels in (("rcp", policies.rcps), ("scp", policies.scps)):
+    scps, rcps = organization_paths(request, policies)
+    for kind, levels in (("rcp", rcps), ("scp", scps)):
         for level in levels or ():
             out.extend(_report(kind, p, request, level.label) for p in level.policies)
     if policies.resource_policy is not None:
