@@ -7,11 +7,13 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
 """
 from __future__ import annotations
 
+import json
 import re
 
 from labkit.policy import catalogue
 from labkit.policy.locations import Node
-from labkit.policy.policy_types import RCP_SYNTAX, SCP_SYNTAX, rcp_rules, scp_rules, trust_rules
+from labkit.policy.policy_types import (PRINCIPAL_PAGE, RCP_SYNTAX, SCP_SYNTAX, rcp_rules, scp_rules,
+                                        trust_rules)
 from labkit.policy.problems import Problem
 
 __all__ = ["Checker", "IAM_ELEMENTS"]
@@ -294,7 +296,47 @@ class Checker:
                     self.add("error", "principal-invalid", value.keys[kind],
                              f"unknown principal type {kind!r}; use one of "
                              f"{', '.join(_PRINCIPAL_KEYS)}", field=key)
-                self.strings(ids, key)
+                for item in self.strings(ids, key):
+                    self.principal_wildcard(item, kind, key)
+
+    def principal_wildcard(self, item: Node, kind: str, key: str) -> None:
+        """A wildcard may be a whole principal (``"*"``), never part of one.
+
+        The Principal page (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html):
+        "You cannot use a wildcard to match part of a principal name or ARN."; the grammar's
+        notes on ``principal_id_string``
+        (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html):
+        "you can use * only to specify "everyone/anonymous." You cannot use it to specify part
+        of a name or ARN." So ``arn:aws:iam::*:role/Admin`` or ``arn:aws:iam::111111111111:role/*``
+        is an error (``?`` too). What the Principal page offers instead is a "broad-permission
+        policy" with ``"Principal": "*"`` and the ``aws:PrincipalArn`` condition key, whose
+        ARN operators take wildcards; where the account is fixed, the same page says to
+        "specify intended principals, services, or AWS accounts in the Principal element and
+        then further restrict access in the Condition element" (rather than ``"*"`` with
+        Allow, "especially true for IAM role trust policies"), so the advice names the account.
+        """
+        value = item.value
+        if value == "*" or not any(c in value for c in "*?"):
+            return
+        if kind != "AWS":
+            instead = "name each principal in full"
+        elif key == "NotPrincipal":
+            instead = ('in a Deny statement use "Principal": "*" with a Condition such as '
+                       f'{{"ArnNotLike": {{"aws:PrincipalArn": {json.dumps(value)}}}}}')
+        elif not value.startswith("arn:"):
+            instead = ('use "Principal": "*" with a Condition on aws:PrincipalArn '
+                       "(ArnLike takes wildcards)")
+        else:
+            fields = value.split(":")
+            account = fields[4] if len(fields) > 5 else ""
+            named = (f'{{"AWS": "arn:{fields[1]}:iam::{account}:root"}}'
+                     if account.isdigit() else '"*"')
+            instead = (f'use "Principal": {named} with a Condition such as '
+                       f'{{"ArnLike": {{"aws:PrincipalArn": {json.dumps(value)}}}}}')
+        self.add("error", "principal-wildcard", item,
+                 f"{value!r}: a wildcard cannot stand for part of a principal name or ARN, "
+                 f'only for every principal ("*" alone); {instead} ({PRINCIPAL_PAGE})',
+                 field=key)
 
     @staticmethod
     def quiet_strings(node: Node) -> list[Node]:

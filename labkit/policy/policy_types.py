@@ -10,14 +10,15 @@ import re
 from labkit.policy import catalogue
 from labkit.quotas import QUOTAS_PAGE
 
-__all__ = ["ORG_LIMITS", "RCP_PAGE", "RCP_SYNTAX", "SCP_SYNTAX", "rcp_rules", "scp_rules",
-           "trust_rules"]
+__all__ = ["ORG_LIMITS", "PRINCIPAL_PAGE", "RCP_PAGE", "RCP_SYNTAX", "SCP_SYNTAX", "rcp_rules",
+           "scp_rules", "trust_rules"]
 
 SCP_SYNTAX = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_syntax.html"
 RCP_SYNTAX = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_syntax.html"
 RCP_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"
 #: The Organizations quotas page (its numbers live in :mod:`labkit.quotas`).
 ORG_LIMITS = QUOTAS_PAGE
+PRINCIPAL_PAGE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html"
 TRUST_ACTIONS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html"
 #: Actions a role trust policy may grant (IAM returns MalformedPolicyDocument otherwise).
 _TRUST = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
