@@ -12,8 +12,8 @@ import re
 
 from labkit.policy import catalogue
 from labkit.policy.locations import Node
-from labkit.policy.policy_types import (PRINCIPAL_PAGE, RCP_SYNTAX, SCP_SYNTAX, rcp_rules, scp_rules,
-                                        trust_rules)
+from labkit.policy.policy_types import (NOTPRINCIPAL_PAGE, PRINCIPAL_PAGE, RCP_SYNTAX, SCP_SYNTAX,
+                                        rcp_rules, scp_rules, trust_rules)
 from labkit.policy.problems import Problem
 
 __all__ = ["Checker", "IAM_ELEMENTS"]
@@ -280,6 +280,8 @@ class Checker:
         elif not present:
             self.add("error", "principal-missing", node,
                      f"a statement in {_KIND[self.type]} needs a Principal", field="Principal")
+        if "NotPrincipal" in m and self.type == "resource":
+            self.not_principal_allow(node)
         for key in present:
             value = m[key]
             if value.kind == "string":
@@ -337,6 +339,26 @@ class Checker:
                  f"{value!r}: a wildcard cannot stand for part of a principal name or ARN, "
                  f'only for every principal ("*" alone); {instead} ({PRINCIPAL_PAGE})',
                  field=key)
+
+    def not_principal_allow(self, node: Node) -> None:
+        """NotPrincipal works only with ``"Effect": "Deny"``.
+
+        The NotPrincipal page (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html):
+        "NotPrincipal must be used with "Effect":"Deny". Using it with "Effect":"Allow" is not
+        supported." That wording makes it an error, not a warning. (The page's older text,
+        archived in github.com/awsdocs/iam-user-guide, said only "We strongly recommend that
+        you do not use NotPrincipal in the same policy statement as "Effect": "Allow"", which
+        would have been a warning; the current page is followed here.) Checked for
+        resource-based policies only: identity policies and SCPs have no principal at all,
+        RCPs and role trust policies no NotPrincipal, each reported by its own rule.
+        """
+        effect = node.members.get("Effect")
+        if effect is not None and effect.value == "Allow":
+            self.add("error", "notprincipal-allow", node.keys["NotPrincipal"],
+                     'NotPrincipal is not supported with "Effect": "Allow" (it would grant every '
+                     'principal but those named, anonymous callers included); use "Deny", or '
+                     'name the principals to allow in "Principal" '
+                     f"({NOTPRINCIPAL_PAGE})", field="NotPrincipal")
 
     @staticmethod
     def quiet_strings(node: Node) -> list[Node]:

@@ -10,8 +10,8 @@ import re
 from labkit.policy import catalogue
 from labkit.quotas import QUOTAS_PAGE
 
-__all__ = ["ORG_LIMITS", "PRINCIPAL_PAGE", "RCP_PAGE", "RCP_SYNTAX", "SCP_SYNTAX", "rcp_rules",
-           "scp_rules", "trust_rules"]
+__all__ = ["NOTPRINCIPAL_PAGE", "ORG_LIMITS", "PRINCIPAL_PAGE", "RCP_PAGE", "RCP_SYNTAX",
+           "SCP_SYNTAX", "rcp_rules", "scp_rules", "trust_rules"]
 
 SCP_SYNTAX = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_syntax.html"
 RCP_SYNTAX = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_syntax.html"
@@ -19,6 +19,7 @@ RCP_PAGE = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_mana
 #: The Organizations quotas page (its numbers live in :mod:`labkit.quotas`).
 ORG_LIMITS = QUOTAS_PAGE
 PRINCIPAL_PAGE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html"
+NOTPRINCIPAL_PAGE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html"
 TRUST_ACTIONS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html"
 #: Actions a role trust policy may grant (IAM returns MalformedPolicyDocument otherwise).
 _TRUST = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
@@ -88,12 +89,22 @@ def rcp_rules(checker, node, allow: bool) -> None:
 
 
 def trust_rules(checker, node) -> None:
-    """Role trust policies: no Resource; actions only sts:AssumeRole* and session actions.
+    """Role trust policies: no Resource; actions only sts:AssumeRole* and session actions;
+    no NotPrincipal.
 
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html;
-    IAM answers MalformedPolicyDocument otherwise.)
+    IAM answers MalformedPolicyDocument otherwise.) The NotPrincipal page
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html,
+    "Key points"): "You cannot use the NotPrincipal element in an IAM identity-based policy
+    nor in an IAM role trust policy."
     """
     m = node.members
+    if "NotPrincipal" in m:
+        checker.add("error", "trust-notprincipal", node.keys["NotPrincipal"],
+                 "a role trust policy cannot use NotPrincipal; name who may assume the role "
+                 'in "Principal", and to deny all but some, use "Principal": "*" in a Deny '
+                 "statement with an ArnNotEquals or ArnNotLike Condition on aws:PrincipalArn "
+                 f"({NOTPRINCIPAL_PAGE})", field="NotPrincipal")
     for key in ("Resource", "NotResource"):
         if key in m:
             checker.add("error", "trust-resource", node.keys[key],
