@@ -11,6 +11,7 @@ import json
 import re
 
 from labkit.policy import catalogue
+from labkit.policy.conditions import takes_variables
 from labkit.policy.locations import Node
 from labkit.policy.policy_types import (NOTPRINCIPAL_PAGE, PRINCIPAL_PAGE, RCP_SYNTAX, SCP_SYNTAX,
                                         rcp_rules, scp_rules, trust_rules)
@@ -29,6 +30,9 @@ _KIND = {"identity": "an identity-based policy", "scp": "an SCP", "rcp": "an RCP
 _PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e",
                "aws-iso-f", "aws-eusc")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
+#: "You can not use a policy variable with" the Numeric, Date, Binary, IP address and Null
+#: operators (each operator's section of this page); see labkit.policy.conditions.
+_OPERATORS_PAGE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html"
 _ACTION = re.compile(r"^[A-Za-z0-9*?-]+:[A-Za-z0-9*?_-]+$")
 _SID_IAM = re.compile(r"^[A-Za-z0-9]*$")
 
@@ -252,12 +256,20 @@ class Checker:
                          f"{operator} must map condition keys to values", field="Condition")
                 continue
             self.duplicate_keys(block)
+            literal = catalogue.is_condition_operator(operator) and not takes_variables(operator)
             for key, values in block.members.items():
                 items = values.items if values.kind == "array" else (values,)
                 if any(v.kind in ("object", "array", "null") for v in items) or not items:
                     self.add("error", "condition-shape", values,
                              f"{operator} {key}: values must be strings, numbers, booleans "
                              "or a list of them", field="Condition")
+                    continue
+                for value in items if literal else ():
+                    if value.kind == "string" and _VARIABLE.search(value.value):
+                        self.add("warning", "condition-variable-literal", value,
+                                 f"{operator} {key}: {value.value!r} is compared as literal text, "
+                                 f"not as a policy variable: only String, ARN and Bool operators "
+                                 f"take variables ({_OPERATORS_PAGE})", field="Condition")
 
     def principals(self, node: Node) -> None:
         """Principal: forbidden in identity policies and SCPs, required in resource/trust.

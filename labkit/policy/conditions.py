@@ -45,6 +45,7 @@ __all__ = [
     "OPERATORS",
     "UnknownOperatorError",
     "split_operator",
+    "takes_variables",
     "check_condition",
     "compile_condition",
     "explain_condition",
@@ -257,6 +258,18 @@ def split_operator(operator: str) -> tuple[str | None, str, bool]:
     elif base not in OPERATORS:
         raise UnknownOperatorError(f"unknown condition operator {operator!r}")
     return (qualifier or None), base, if_exists
+
+
+def takes_variables(operator: str) -> bool:
+    """Whether ``${...}`` in the values of ``operator`` is a policy variable (String, ARN and
+    Bool operators) rather than literal text (see the module docstring); raises
+    :class:`UnknownOperatorError` for an operator AWS does not define.
+
+    >>> takes_variables("ForAnyValue:StringLike"), takes_variables("NumericLessThan"), takes_variables("Null")
+    (True, False, False)
+    """
+    base = split_operator(operator)[1]
+    return base != "Null" and OPERATORS[base].family in _VARIABLE_FAMILIES
 
 
 def _null_expected(key: str, values: tuple[str, ...]) -> set[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .conditions import UnknownOperatorError, split_operator
+from .conditions import UnknownOperatorError, takes_variables
 from .model import POLICY_KINDS, Condition, Policy, Statement
 from .variables import VariableError, parse_template
 
@@ -159,7 +159,7 @@ def _conditions(value: Any, where: str, variables: bool = True) -> tuple[Conditi
     out = []
     for operator, block in value.items():
         try:
-            split_operator(operator)
+            templates = variables and takes_variables(operator)  # elsewhere ${...} is literal
         except UnknownOperatorError as exc:
             raise PolicyParseError(f"{where}: Condition: {exc}") from None
         if not isinstance(block, dict):
@@ -172,7 +172,7 @@ def _conditions(value: Any, where: str, variables: bool = True) -> tuple[Conditi
             else:
                 texts = _condition_texts(values, operator, key, where)
             try:
-                if variables:
+                if templates:
                     for text in texts:
                         if "${" in text:  # text without a variable is all literal
                             parse_template(text)
