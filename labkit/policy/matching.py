@@ -7,9 +7,9 @@ Introduced in ``notebooks/02-guardrails.ipynb``. The rules:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
   IAM's grammar puts wildcards in the action *name* only ("Consists of a service namespace,
   a colon, and the name of an action. Action names can include wildcards":
-  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html ); IAM
-  refuses a document with a wildcard in the service prefix (``*:Get*``), so no decision
-  depends on how the engine, which matches the whole name as one pattern, reads one.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html ). No
+  AWS page we found says what a wildcard in the service prefix (``*:Get*``) does; this
+  engine matches the whole ``prefix:name`` as one pattern, so there it may cross the colon.
 - In a resource ARN, wildcards work "within the individual segments of an ARN (the parts
   separated by colons)"; "If the * wildcard is the last character of a resource ARN
   segment, it can expand to match beyond the colon boundaries":
