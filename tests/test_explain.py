@@ -178,3 +178,13 @@ def test_level_outcomes_and_details_only_where_the_paths_apply(principal, scps_a
     assert (decision.rcp_levels is not None) == rcps_apply
     kinds = {report.kind for report in decision.details}
     assert ("scp" in kinds) == scps_apply and ("rcp" in kinds) == rcps_apply
+
+
+def test_sentence_names_an_anonymous_caller():
+    """``"*"`` as the requester is an unauthenticated caller (Principal page:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html)."""
+    request = Request(principal="*", action="s3:GetObject", resource="arn:aws:s3:::b/k",
+                      resource_account="222222222222")
+    text = str(evaluate(request, PolicySet()))
+    assert text.startswith("An anonymous caller (*) is not authorized to perform: s3:GetObject"), text
+    assert "because no resource-based policy allows" in text, text

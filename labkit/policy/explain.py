@@ -173,7 +173,8 @@ def _where(report: PolicyReport, statement: str) -> str:
 def sentence(decision: Decision) -> str:
     """One sentence in the style of AWS's access-denied messages."""
     request = decision.request
-    subject = f"{request.principal} {{}} {request.action} on resource: {request.resource}"
+    who = "An anonymous caller (*)" if request.who.kind == "anonymous" else request.principal
+    subject = f"{who} {{}} {request.action} on resource: {request.resource}"
     if decision.result == "Allowed":
         granted = next(((r, s) for r in decision.details if r.kind not in ("scp", "rcp", "boundary", "session")
                         for s in r.statements if s.applies and s.effect == "Allow"), None)
