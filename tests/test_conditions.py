@@ -41,10 +41,23 @@ def test_every_base_operator_is_exercised():
 
 
 @pytest.mark.parametrize("operator", ["StringEqualz", "Foo:StringEquals", "NullIfExists",
-                                      "ForAnyValue:Null", "IfExists"])
+                                      "ForAnyValue:NullIfExists", "IfExists", ":StringEquals"])
 def test_unknown_operator_raises(operator):
     with pytest.raises(UnknownOperatorError, match="operator"):
         compile_condition(operator, "aws:SourceIp", ("x",))
+
+
+@pytest.mark.parametrize("operator", ["Null", "ForAnyValue:Null", "ForAllValues:Null",
+                                      "ForAllValues:StringLikeIfExists", "StringEqualz",
+                                      "ForAnyValue:NullIfExists", ":StringEquals", "stringequals"])
+def test_validator_and_engine_agree_on_operator_names(operator):
+    from labkit.policy.catalogue import is_condition_operator
+    try:
+        split_operator(operator)
+        known = True
+    except UnknownOperatorError:
+        known = False
+    assert is_condition_operator(operator) is known
 
 
 def test_unknown_operator_in_policy_is_a_parse_error_naming_the_statement():

@@ -7,23 +7,27 @@ It is loaded on first use and cached, so importing this module costs nothing.
 
 Condition operators are the ones listed in "IAM JSON policy elements: Condition operators"
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
-every operator except ``Null`` may end in ``IfExists``, and any of them may start with
-``ForAnyValue:`` or ``ForAllValues:`` (set operators, for multivalued keys,
+every operator except ``Null`` may end in ``IfExists``, and any of them, ``Null`` included,
+may start with ``ForAnyValue:`` or ``ForAllValues:`` (set operators, for multivalued keys,
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
+The engine's :func:`labkit.policy.conditions.split_operator` is the one list of these names;
+this module asks it, so the validator and the engine never disagree on an operator.
 Operator names are case-sensitive: IAM answers ``MalformedPolicyDocument: Invalid Condition
 type : stringEquals`` (seen in ministryofjustice/modernisation-platform-environments PR #8893),
 while condition *key* names are not.
 
->>> is_condition_operator("ForAnyValue:StringLikeIfExists")
-True
->>> is_condition_operator("NullIfExists")
-False
+>>> is_condition_operator("ForAnyValue:StringLikeIfExists"), is_condition_operator("ForAllValues:Null")
+(True, True)
+>>> is_condition_operator("NullIfExists"), is_condition_operator(":StringEquals")
+(False, False)
 """
 from __future__ import annotations
 
 import fnmatch
 import functools
 import re
+
+from .conditions import OPERATORS, UnknownOperatorError, split_operator
 
 __all__ = [
     "CONDITION_OPERATORS",
@@ -34,44 +38,30 @@ __all__ = [
     "service_known",
 ]
 
-#: Base operators by family (IAM condition operators page, linked above).
-CONDITION_OPERATORS: dict[str, tuple[str, ...]] = {
-    "String": ("StringEquals", "StringNotEquals", "StringEqualsIgnoreCase",
-               "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike"),
-    "Numeric": ("NumericEquals", "NumericNotEquals", "NumericLessThan",
-                "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals"),
-    "Date": ("DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals",
-             "DateGreaterThan", "DateGreaterThanEquals"),
-    "Bool": ("Bool",),
-    "Binary": ("BinaryEquals",),
-    "IpAddress": ("IpAddress", "NotIpAddress"),
-    "Arn": ("ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"),
-    "Null": ("Null",),
-}
+def _by_family() -> dict[str, tuple[str, ...]]:
+    families: dict[str, list[str]] = {}
+    for name, operator in OPERATORS.items():
+        families.setdefault(operator.family, []).append(name)
+    return {**{family: tuple(names) for family, names in families.items()}, "Null": ("Null",)}
+
+
+#: Base operators by family (IAM condition operators page, linked above), from the engine's
+#: own registry (:data:`labkit.policy.conditions.OPERATORS`) plus ``Null``.
+CONDITION_OPERATORS: dict[str, tuple[str, ...]] = _by_family()
 
 #: Services RCPs applied to at launch (13 Nov 2024), per the RCP user guide page
 #: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html
 RCP_LAUNCH_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager"})
 
 
-@functools.cache
-def _operators() -> frozenset[str]:
-    names = set()
-    for family, bases in CONDITION_OPERATORS.items():
-        for base in bases:
-            names.add(base)
-            if family != "Null":
-                names.add(base + "IfExists")
-    return frozenset(names)
-
-
 def is_condition_operator(name: str) -> bool:
-    """Whether ``name`` is an operator AWS defines (exact spelling, with its prefixes)."""
-    for prefix in ("ForAnyValue:", "ForAllValues:"):
-        if name.startswith(prefix):
-            name = name[len(prefix):]
-            break
-    return name in _operators()
+    """Whether ``name`` is an operator AWS defines (exact spelling, with its prefixes): what
+    :func:`~labkit.policy.conditions.split_operator` accepts."""
+    try:
+        split_operator(name)
+    except UnknownOperatorError:
+        return False
+    return True
 
 
 @functools.cache

@@ -12,6 +12,15 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-si
   (``StringNotEquals``, ``ArnNotLike``, ``NotIpAddress``, ...), which is then true;
   ``...IfExists`` is true when the key is missing; ``ForAllValues`` is true and
   ``ForAnyValue`` false for a missing or empty key. ``Null`` tests presence.
+- The set operators qualify ``Null`` too (``ForAllValues:Null``, ``ForAnyValue:Null``): the
+  operators page excludes ``Null`` from ``IfExists`` only ("You can add IfExists to the end
+  of any condition operator name except the Null condition"), and the multivalued-keys page
+  sets no such limit on ``ForAllValues``/``ForAnyValue``. No AWS page says what they mean
+  with ``Null``; this engine applies the qualifier's own rule for a missing key
+  (``ForAllValues`` true, ``ForAnyValue`` false) and tests presence otherwise, which is what
+  PMapper's tests record from IAM's policy simulator (nccgroup/PMapper,
+  ``test_null_condition_handling``). cloud-copilot/iam-simulate reads both as plain ``Null``;
+  the two differ only for ``ForAnyValue:Null`` "true" on a missing key.
 - Condition key names are case-insensitive; values compare as the operator says.
 - Policy variables are replaced only in the values of the String, ARN and Bool operators:
   the operators page says "You can use a policy variable with" those and "You can not use a
@@ -243,18 +252,23 @@ _VARIABLE_FAMILIES = frozenset({"String", "Arn", "Bool"})
 def split_operator(operator: str) -> tuple[str | None, str, bool]:
     """``(qualifier, base, if_exists)`` for an operator name; raises if AWS has no such operator.
 
-    >>> split_operator("ForAllValues:StringLikeIfExists")
-    ('ForAllValues', 'StringLike', True)
+    The one list of the operator names AWS defines (``catalogue.is_condition_operator`` asks
+    it): a base operator of :data:`OPERATORS` or ``Null``, optionally ending in ``IfExists``
+    (``Null`` excepted) and starting with ``ForAnyValue:`` or ``ForAllValues:`` (``Null``
+    included, see the module docstring). Names are case-sensitive.
+
+    >>> split_operator("ForAllValues:StringLikeIfExists"), split_operator("ForAnyValue:Null")
+    (('ForAllValues', 'StringLike', True), ('ForAnyValue', 'Null', False))
     """
-    qualifier, _, base = operator.rpartition(":")
-    if qualifier not in ("", "ForAnyValue", "ForAllValues"):
+    qualifier, colon, base = operator.rpartition(":")
+    if colon and qualifier not in ("ForAnyValue", "ForAllValues"):
         raise UnknownOperatorError(f"unknown set operator {qualifier!r} in {operator!r}")
     if_exists = base.endswith("IfExists") and base != "IfExists"
     if if_exists:
         base = base[: -len("IfExists")]
     if base == "Null":
-        if if_exists or qualifier:
-            raise UnknownOperatorError(f"{operator!r}: Null takes no IfExists or set operator")
+        if if_exists:
+            raise UnknownOperatorError(f"unknown condition operator {operator!r}: Null takes no IfExists")
     elif base not in OPERATORS:
         raise UnknownOperatorError(f"unknown condition operator {operator!r}")
     return (qualifier or None), base, if_exists
@@ -294,13 +308,16 @@ def check_condition(operator: str, key: str, values: tuple[str, ...]) -> None:
         _null_expected(key.lower(), values)
 
 
-def _null(key: str, values: tuple[str, ...]) -> Callable[[dict], bool]:
+def _null(key: str, values: tuple[str, ...], qualifier: str | None = None) -> Callable[[dict], bool]:
+    """``Null``: "true" matches a missing (or empty) key, "false" a present one; a set
+    operator first applies its own rule for a missing key (see the module docstring)."""
     expected = _null_expected(key, values)
-
-    def test(context: dict) -> bool:
-        absent = not context.get(key)
-        return ("true" if absent else "false") in expected
-    return test
+    present = "false" in expected
+    if qualifier is not None:
+        missing = qualifier == "ForAllValues"
+        return lambda context: present if context.get(key) else missing
+    absent = "true" in expected
+    return lambda context: present if context.get(key) else absent
 
 
 @lru_cache(maxsize=16384)
@@ -318,7 +335,7 @@ def compile_condition(operator: str, key: str, values: tuple[str, ...],
     qualifier, base, if_exists = split_operator(operator)
     key = key.lower()
     if base == "Null":
-        return _null(key, values)
+        return _null(key, values, qualifier)
     op = OPERATORS[base]
     dynamic = (variables and op.family in _VARIABLE_FAMILIES
                and any(has_variables(v) for v in values))
