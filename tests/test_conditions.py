@@ -1,7 +1,9 @@
 """Condition operators, table-driven from tests/cases/conditions/*.jsonl.
 
 Each case names its operator, key, policy values, request context and the expected truth,
-and the AWS page that defines the rule (``source``).
+and the AWS page that defines the rule (``source``). The policy values are read as the
+parser reads a policy's ``Condition`` (JSON numbers and booleans included), the context as
+a ``Request`` reads it.
 """
 
 import pytest
@@ -20,10 +22,20 @@ def context_of(raw: dict) -> dict:
     return Request(principal="arn:aws:iam::111111111111:role/R", action="s3:X", context=raw).context_values
 
 
+def policy_condition(case: dict):
+    """The case's condition as a ``Version: 2012-10-17`` policy's parser gives it."""
+    doc = {"Version": "2012-10-17",
+           "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*",
+                         "Condition": {case["operator"]: {case["key"]: case["values"]}}}}
+    (condition,) = parse_policy(doc, name=case["name"]).statements[0].conditions
+    return condition
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_condition_case(case):
     assert case["source"].startswith("https://docs.aws.amazon.com/")
-    test = compile_condition(case["operator"], case["key"], tuple(case["values"]))
+    condition = policy_condition(case)
+    test = compile_condition(condition.operator, condition.key, condition.values)
     assert test(context_of(case["context"])) is case["expected"]
 
 

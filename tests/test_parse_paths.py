@@ -3,6 +3,8 @@ gives: the same Statement, or the same error naming the policy and statement.
 
 Grammar of the elements: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
 (cases in tests/cases/engine/parse_paths.jsonl, plus seeded statements mixing good and bad parts).
+A case may give ``"variables": false`` (a policy without ``Version: 2012-10-17``) and
+``condition_values``, the texts the parser must make of the first condition's values.
 """
 import random
 
@@ -14,9 +16,9 @@ from casefiles import case_params, cases_in
 CASES = cases_in("engine/parse_paths.jsonl")
 
 
-def outcome(build, item, kind):
+def outcome(build, item, kind, variables=True):
     try:
-        statement = build(item, 2, "policy 'p'", kind)
+        statement = build(item, 2, "policy 'p'", kind, variables)
     except PolicyParseError as exc:
         return "error", str(exc)
     return "statement", statement, statement.fast[1:]
@@ -24,11 +26,14 @@ def outcome(build, item, kind):
 
 @pytest.mark.parametrize("case", case_params("engine/parse_paths.jsonl"))
 def test_case(case):
-    got = outcome(_statement, case["statement"], case["kind"])
-    assert got == outcome(_checked_statement, case["statement"], case["kind"])
+    variables = case.get("variables", True)
+    got = outcome(_statement, case["statement"], case["kind"], variables)
+    assert got == outcome(_checked_statement, case["statement"], case["kind"], variables)
     assert got[0] == case["expected"]
     if case["expected"] == "error":
         assert got[1] == case["message"]
+    if "condition_values" in case:
+        assert list(got[1].conditions[0].values) == case["condition_values"]
 
 
 def test_cases_cite_aws():

@@ -43,6 +43,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -55,6 +56,7 @@ __all__ = [
     "UnknownOperatorError",
     "split_operator",
     "takes_variables",
+    "scalar_text",
     "check_condition",
     "compile_condition",
     "explain_condition",
@@ -284,6 +286,24 @@ def takes_variables(operator: str) -> bool:
     """
     base = split_operator(operator)[1]
     return base != "Null" and OPERATORS[base].family in _VARIABLE_FAMILIES
+
+
+def scalar_text(value: str | bool | int | float) -> str:
+    """The condition text of a JSON scalar: ``true``/``false`` for a boolean, an integer's
+    digits, a float in plain decimal notation (never an exponent, which the Numeric and Date
+    operators do not read: they take "an integer or decimal value" and epoch time), a string
+    unchanged. The parser writes policy values with it; the request context may too.
+
+    >>> scalar_text(True), scalar_text(10), scalar_text(0.00001), scalar_text(1e21), scalar_text(2.5)
+    ('true', '10', '0.00001', '1000000000000000000000', '2.5')
+    """
+    if type(value) is str:
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")  # repr: the shortest digits that round-trip
+    return str(value)
 
 
 def _null_expected(key: str, values: tuple[str, ...]) -> set[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .conditions import UnknownOperatorError, takes_variables
+from .conditions import UnknownOperatorError, scalar_text, takes_variables
 from .model import POLICY_KINDS, Condition, Policy, Statement
 from .variables import VariableError, parse_template
 
@@ -184,14 +184,15 @@ def _conditions(value: Any, where: str, variables: bool = True) -> tuple[Conditi
 
 
 def _condition_texts(values: Any, operator: str, key: str, where: str) -> list[str]:
+    """Condition values as text: JSON booleans as ``true``/``false``, numbers in plain
+    decimal (``0.00001``, not ``1e-05``, which the Numeric and Date operators would not read;
+    see :func:`~labkit.policy.conditions.scalar_text`)."""
     if not isinstance(values, list):
         values = [values]
     texts = []
     for v in values:
-        if isinstance(v, bool):
-            texts.append("true" if v else "false")
-        elif isinstance(v, (str, int, float)):
-            texts.append(str(v))
+        if isinstance(v, (str, bool, int, float)):
+            texts.append(scalar_text(v))
         else:
             raise PolicyParseError(f"{where}: Condition {operator} {key}: values must be strings, got {v!r}")
     return texts
