@@ -42,7 +42,7 @@ import base64
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable
@@ -123,32 +123,59 @@ def _numeric(compare: Callable[[float, float], bool]):
     return match
 
 
-_YEAR_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}\Z").match
+_W3C_DATE = re.compile(
+    r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})"
+    r"(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2}))?)?)?\Z").match
+"""The six profiles of https://www.w3.org/TR/NOTE-datetime (YYYY, YYYY-MM, YYYY-MM-DD,
+YYYY-MM-DDThh:mmTZD, YYYY-MM-DDThh:mm:ssTZD, YYYY-MM-DDThh:mm:ss.sTZD; TZD is Z or
++hh:mm or -hh:mm)."""
 
 
 def _date(text: str) -> float | None:
-    """Seconds since the epoch from epoch (UNIX) time or one of the W3C profiles of ISO 8601
-    (``YYYY-MM``, ``YYYY-MM-DD``, ``YYYY-MM-DDThh:mm[:ss[.s]]TZD``), both allowed by AWS:
-    "You must specify date/time values with one of the W3C implementations of the ISO 8601
-    date formats or in epoch (UNIX) time" (a time without a zone is read as UTC). A bare
-    ``YYYY`` is read as epoch seconds: the page does not say which reading wins.
+    """Seconds since the epoch from one of the W3C profiles of ISO 8601 or from epoch (UNIX)
+    time, else None. The operators page: "You must specify date/time values with one of the
+    W3C implementations of the ISO 8601 date formats or in epoch (UNIX) time"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date,
+    linking https://www.w3.org/TR/NOTE-datetime). Exactly these are accepted:
 
-    >>> _date("2024-01") == _date("2024-01-01T00:00:00Z") == _date("1704067200")
+    - ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``: the first instant of that year, month or day, UTC.
+    - ``YYYY-MM-DDThh:mmTZD``, ``...Thh:mm:ssTZD``, ``...Thh:mm:ss.sTZD``: a time needs its
+      zone designator (``Z``, ``+hh:mm`` or ``-hh:mm``), as every time profile of the W3C
+      note writes one; a time without it is not one of the profiles and is not read as UTC.
+    - epoch time: an integer or decimal number of seconds.
+
+    A bare four-digit ``YYYY`` is both a W3C year and a number; it is read as the year (its
+    first instant, UTC), since epoch seconds 1000-9999 would fall in the first three hours of
+    1970. Any other number is epoch seconds: ``20240101`` is 1970-08-23T06:15:01Z, never
+    2024-01-01 (the W3C profiles have no ``YYYYMMDD``). Anything else (ISO week dates
+    ``2024-W01-1``, a space instead of ``T``, ``2024-01-01T00:00``, lower-case ``z``) is no
+    date and so matches nothing, as an unparsable value does.
+
+    >>> _date("2024") == _date("2024-01") == _date("2024-01-01T00:00:00Z") == _date("1704067200")
     True
+    >>> _date("2024-01-01T01:00+01:00") == _date("2024-01-01T00:00:00.0Z"), _date("2024-01-01 00:00Z")
+    (True, None)
     """
-    text = str(text).strip()
-    epoch = _number(text)
-    if epoch is not None:
-        return epoch
-    if _YEAR_MONTH(text):
-        text += "-01"
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    if type(text) is not str:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    found = _W3C_DATE(text)
+    if found is None:
+        return _number(text)  # epoch (UNIX) time
+    year, month, day, hour, minute, second, fraction, zone = found.groups()
+    try:
+        if zone is None or zone == "Z":
+            tz = timezone.utc
+        else:
+            hours, minutes = int(zone[1:3]), int(zone[4:6])
+            if hours > 23 or minutes > 59:
+                return None
+            offset = timedelta(hours=hours, minutes=minutes)
+            tz = timezone(-offset if zone[0] == "-" else offset)
+        moment = datetime(int(year), int(month or 1), int(day or 1), int(hour or 0),
+                          int(minute or 0), int(second or 0), tzinfo=tz)
+    except ValueError:  # month 13, day 31 of a 30-day month, hour 24, second 60
+        return None
+    return moment.timestamp() + (float(fraction) if fraction else 0.0)
 
 
 def _dated(compare: Callable[[float, float], bool]):
