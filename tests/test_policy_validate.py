@@ -1,7 +1,8 @@
 """Policy validation: every rule, from the case tables in tests/cases/validate/*.jsonl.
 
 Each case names the AWS page behind it (``why``); its ``expected`` entries are
-``line:severity:code``, one per problem the validator must report, and no others.
+``line:severity:code``, one per problem the validator must report, and no others; its
+optional ``message_contains`` entries are texts that some problem's message must contain.
 """
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def test_case(case):
                                source=case["name"])
     assert found(problems) == sorted(case["expected"]), "\n".join(map(str, problems))
     assert case["why"].startswith("https://"), "each case cites the page behind it"
+    for text in case.get("message_contains", ()):
+        assert any(text in p.message for p in problems), (text, [p.message for p in problems])
 
 
 def emitted_codes() -> set[str]:

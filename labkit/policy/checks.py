@@ -33,6 +33,10 @@ _VARIABLE = re.compile(r"\$\{[^}]*\}")
 #: "You can not use a policy variable with" the Numeric, Date, Binary, IP address and Null
 #: operators (each operator's section of this page); see labkit.policy.conditions.
 _OPERATORS_PAGE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html"
+#: aws:PrincipalArn: "For IAM roles, the request context returns the ARN of the role, not the
+#: ARN of the user that assumed the role."
+_PRINCIPALARN_KEY = ("https://docs.aws.amazon.com/IAM/latest/UserGuide/"
+                     "reference_policies_condition-keys.html#condition-keys-principalarn")
 _ACTION = re.compile(r"^[A-Za-z0-9*?-]+:[A-Za-z0-9*?_-]+$")
 _SID_IAM = re.compile(r"^[A-Za-z0-9]*$")
 
@@ -328,15 +332,22 @@ class Checker:
         "specify intended principals, services, or AWS accounts in the Principal element and
         then further restrict access in the Condition element" (rather than ``"*"`` with
         Allow, "especially true for IAM role trust policies"), so the advice names the account.
+
+        For a role session pattern (``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION``) the
+        advice names the role's ARN (``arn:aws:iam::ACCT:role/ROLE``, keeping the pattern's
+        wildcards), since aws:PrincipalArn never holds a session ARN: "For IAM roles, the
+        request context returns the ARN of the role, not the ARN of the user that assumed the
+        role" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
         """
         value = item.value
         if value == "*" or not any(c in value for c in "*?"):
             return
+        arn, note = _principal_arn_pattern(value)
         if kind != "AWS":
             instead = "name each principal in full"
         elif key == "NotPrincipal":
             instead = ('in a Deny statement use "Principal": "*" with a Condition such as '
-                       f'{{"ArnNotLike": {{"aws:PrincipalArn": {json.dumps(value)}}}}}')
+                       f'{{"ArnNotLike": {{"aws:PrincipalArn": {json.dumps(arn)}}}}}{note}')
         elif not value.startswith("arn:"):
             instead = ('use "Principal": "*" with a Condition on aws:PrincipalArn '
                        "(ArnLike takes wildcards)")
@@ -346,7 +357,7 @@ class Checker:
             named = (f'{{"AWS": "arn:{fields[1]}:iam::{account}:root"}}'
                      if account.isdigit() else '"*"')
             instead = (f'use "Principal": {named} with a Condition such as '
-                       f'{{"ArnLike": {{"aws:PrincipalArn": {json.dumps(value)}}}}}')
+                       f'{{"ArnLike": {{"aws:PrincipalArn": {json.dumps(arn)}}}}}{note}')
         self.add("error", "principal-wildcard", item,
                  f"{value!r}: a wildcard cannot stand for part of a principal name or ARN, "
                  f'only for every principal ("*" alone); {instead} ({PRINCIPAL_PAGE})',
@@ -376,3 +387,25 @@ class Checker:
     def quiet_strings(node: Node) -> list[Node]:
         items = node.items if node.kind == "array" else (node,)
         return [item for item in items if item.kind == "string"]
+
+
+def _principal_arn_pattern(value: str) -> tuple[str, str]:
+    """The aws:PrincipalArn pattern for the principals a Principal pattern names, and a note
+    for the message: a role session ARN pattern becomes its role's ARN pattern, as
+    aws:PrincipalArn holds the role's ARN (with its path) for a role session.
+
+    >>> _principal_arn_pattern("arn:aws:sts::111111111111:assumed-role/Dev*/*")[0]
+    'arn:aws:iam::111111111111:role/Dev*'
+    >>> _principal_arn_pattern("arn:aws:iam::*:role/Admin")
+    ('arn:aws:iam::*:role/Admin', '')
+    """
+    fields = value.split(":", 5)
+    if len(fields) < 6 or fields[2] != "sts" or not fields[5].startswith("assumed-role/"):
+        return value, ""
+    _, role, *session = fields[5].split("/")
+    arn = f"arn:{fields[1]}:iam::{fields[4]}:role/{role}"
+    sessions = (", so it cannot tell one session of the role from another"
+                if session and session != ["*"] else "")
+    note = (" (for a role session aws:PrincipalArn is the role's ARN, with the role's path "
+            f"if it has one, not the session's ARN{sessions}: {_PRINCIPALARN_KEY})")
+    return arn, note
