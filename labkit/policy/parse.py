@@ -158,8 +158,8 @@ def _conditions(value: Any, where: str, variables: bool = True) -> tuple[Conditi
         raise PolicyParseError(f"{where}: Condition must be an object, got {value!r}")
     out = []
     for operator, block in value.items():
-        try:
-            templates = variables and takes_variables(operator)  # elsewhere ${...} is literal
+        try:  # the operator is checked first, whatever the Version, so its error reads the same
+            templates = takes_variables(operator) and variables  # elsewhere ${...} is literal
         except UnknownOperatorError as exc:
             raise PolicyParseError(f"{where}: Condition: {exc}") from None
         if not isinstance(block, dict):
