@@ -39,3 +39,22 @@ def test_shortcuts_agree_with_the_regular_expression():
         if compile_wildcards(patterns)(value) is not _by_regex(patterns, value):
             disagreements.append((patterns, value))
     assert disagreements == []
+
+
+def test_patterns_with_variables_follow_the_same_field_rule():
+    """A ``Resource`` with a policy variable keeps its wildcards to their ARN field as one
+    without (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html):
+    ``match_templates`` and ``compile_resources`` agree once the variable is replaced."""
+    from labkit.policy.variables import match_templates
+    rng = random.Random(20250920)
+    context = {"aws:username": ("b:a",)}
+    disagreements = []
+    for _ in range(3000):
+        tail = "".join(rng.choice("ab*?:") for _ in range(rng.randint(0, 6)))
+        cut = rng.randint(0, len(tail))
+        pattern = "arn:" + tail[:cut] + "${aws:username}" + tail[cut:]
+        value = "arn:" + "".join(rng.choice("ab:") for _ in range(rng.randint(0, 10)))
+        plain = "arn:" + tail[:cut] + "b:a" + tail[cut:]  # the value holds no wildcard
+        if match_templates((pattern,), value, context) is not compile_resources((plain,))(value):
+            disagreements.append((pattern, value))
+    assert disagreements == []

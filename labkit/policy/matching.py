@@ -9,15 +9,22 @@ Introduced in ``notebooks/02-guardrails.ipynb``. The rules:
   a colon, and the name of an action. Action names can include wildcards":
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html ). No
   AWS page we found says what a wildcard in the service prefix (``*:Get*``) does; this
-  engine matches the whole ``prefix:name`` as one pattern, so there it may cross the colon.
+  engine matches the whole ``prefix:name`` as one pattern, so there it may cross the colon
+  (``s3*:GetObject`` matches ``s3express:GetObject``): this engine's reading, not an AWS
+  rule, pinned by the ``service-prefix-*`` cases in ``tests/cases/engine/matching.jsonl``.
 - In a resource ARN, wildcards work "within the individual segments of an ARN (the parts
   separated by colons)"; "If the * wildcard is the last character of a resource ARN
   segment, it can expand to match beyond the colon boundaries":
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
   So in the partition, service, region and account fields a ``?``, or a ``*`` that does not
-  end its field, never matches a colon; the resource field (everything after the fifth
-  colon, ``resource-type:resource-id`` included, as the ARN page defines it) is one
-  segment, in which ``*`` and ``?`` match any character (:func:`compile_resources`).
+  end its field, never matches a colon (:func:`arn_pattern_regex`).
+  The resource part (after the fifth colon, ``resource-type:resource-id`` included) is one
+  segment here, where ``*`` and ``?`` match any character, colons included. That is this
+  engine's choice, so that ``arn:aws:s3:::bucket/*.gz`` keeps matching S3 keys that contain
+  colons (case ``resource-field-is-one-segment``); no AWS page says it, and the S3 ARN page
+  disagrees ("a wildcard cannot span segments":
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-arn-format.html ), as does the
+  Resource page read strictly.
 - ARNs: the resource part compares as written ("ARNs are case sensitive" says the ARN
   page for the resource part, and the Resource element page:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html ). The partition and
@@ -27,8 +34,9 @@ Introduced in ``notebooks/02-guardrails.ipynb``. The rules:
   a policy author may (``arn:aws:S3:::bucket``), and the case files' independent simulator
   reads them that way. A learner's policy should still write them in lower case.
 - ``Principal``: an account ID or ``arn:aws:iam::ACCOUNT:root`` names the account, a role or
-  user ARN names that identity, ``"*"`` names everyone; a role ARN also names the role's
-  sessions (``"role"``), a session ARN names that one session (``"specific"``):
+  user ARN names that identity, ``"*"`` or ``{"AWS": "*"}`` names everyone (a ``Service``,
+  ``Federated`` or ``CanonicalUser`` entry only a principal of that kind); a role ARN also
+  names the role's sessions (``"role"``), a session ARN that one session (``"specific"``):
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
 - ``NotPrincipal`` excludes a session only when it names the session ARN: a role ARN there
   does not exempt the role's sessions (the page's key points: the assumed-role user is
@@ -56,6 +64,7 @@ from typing import Callable
 
 __all__ = [
     "wildcard_regex",
+    "arn_pattern_regex",
     "compile_wildcards",
     "compile_actions",
     "compile_resources",
@@ -187,29 +196,37 @@ def _field_bound(pattern: str) -> bool:
     return any("?" in field or "*" in field[:-1] for field in fields)
 
 
-def _arn_regex(pattern: str) -> str:
-    """:func:`wildcard_regex` for an ARN pattern whose first fields keep their wildcards
-    inside the field (see the module docstring), the ``*`` ending a field excepted.
+@lru_cache(maxsize=8192)
+def arn_pattern_regex(pieces: tuple[tuple[str, bool], ...]) -> str:
+    """The regular expression (anchored by the caller) for a ``Resource`` pattern given as
+    ``(text, wild)`` pieces (``wild``: its ``*`` and ``?`` are wildcards; false for a policy
+    variable's value or ``${*}``). An ARN keeps the wildcards of its partition, service,
+    region and account fields inside the field, a ``*`` ending a field (read from the whole
+    pattern, values included) excepted; any other pattern is a plain wildcard. One rule for
+    :func:`compile_resources` and for ``variables.match_templates`` (module docstring).
 
-    >>> _arn_regex("arn:aws:ec2:*t?:*")
+    >>> arn_pattern_regex((("arn:aws:ec2:*t?:*", True),))
     'arn:aws:ec2:[^:]*t[^:]:.*'
+    >>> arn_pattern_regex((("arn:aws:ec2:*1:instance/", True), ("a*", False)))
+    'arn:aws:ec2:[^:]*1:instance/a\\\\*'
     """
-    fields = pattern.split(":", 5)
-    resource = fields.pop() if len(fields) == 6 else None
-    out = []
-    for field in fields:
-        pieces = []
-        for at, char in enumerate(field):
-            if char == "*":
-                pieces.append(".*" if at == len(field) - 1 else "[^:]*")
-            elif char == "?":
-                pieces.append("[^:]")
-            else:
-                pieces.append(re.escape(char))
-        out.append("".join(pieces))
-    if resource is not None:
-        out.append(wildcard_regex(resource))
-    return ":".join(out)
+    chars = [(char, wild) for text, wild in pieces for char in text]
+    if "".join(char for char, _wild in chars[:4]) != "arn:":
+        return "".join(wildcard_regex(char) if wild else re.escape(char) for char, wild in chars)
+    out, field, last = [], 0, len(chars) - 1  # field: colons seen, 5 for the resource part
+    for at, (char, wild) in enumerate(chars):
+        if char == ":" and field < 5:
+            field += 1
+            out.append(":")
+        elif not wild or char not in "*?":
+            out.append(re.escape(char))
+        elif field == 5:
+            out.append(".*" if char == "*" else ".")
+        elif char == "?":
+            out.append("[^:]")
+        else:  # a * that ends its field may run on past the colon
+            out.append(".*" if at == last or chars[at + 1][0] == ":" else "[^:]*")
+    return "".join(out)
 
 
 @lru_cache(maxsize=65536)
@@ -223,7 +240,8 @@ def compile_resources(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     if not bound or "*" in normalised:  # "*" alone matches everything
         return _compile_set(normalised)
     rest = _compile_set(tuple(p for p in normalised if p not in bound))
-    regex = re.compile("(?:" + "|".join(_arn_regex(p) for p in bound) + r")\Z", re.DOTALL).match
+    regex = re.compile("(?:" + "|".join(arn_pattern_regex(((p, True),)) for p in bound) + r")\Z",
+                       re.DOTALL).match
     return lambda value: rest(value) or regex(value) is not None
 
 
@@ -349,6 +367,10 @@ def principal_entry_matches(kind: str, value: str, who: PrincipalInfo, *, exact:
     must name the session ARN itself, as the NotPrincipal page says:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
 
+    Only ``"*"`` and ``{"AWS": "*"}`` name everyone ("For anonymous users, the following
+    elements are equivalent"); a ``Service``, ``Federated`` or ``CanonicalUser`` entry names
+    only a principal of that kind, never an anonymous caller (Principal page, above).
+
     >>> who = principal_info("arn:aws:iam::111111111111:role/ops/Developer")
     >>> principal_entry_matches("AWS", "arn:aws:iam::111111111111:root", who)
     'account'
@@ -359,6 +381,9 @@ def principal_entry_matches(kind: str, value: str, who: PrincipalInfo, *, exact:
     'role'
     >>> principal_entry_matches("AWS", "arn:aws:iam::111111111111:role/ops/Developer", session, exact=True) is None
     True
+    >>> anonymous = principal_info("*")
+    >>> [principal_entry_matches(kind, "*", anonymous) for kind in ("AWS", "Service", "Federated", "CanonicalUser")]
+    ['any', None, None, None]
     """
     if value == "*" and kind in ("*", "AWS"):
         return "any"
@@ -379,6 +404,21 @@ def principal_entry_matches(kind: str, value: str, who: PrincipalInfo, *, exact:
                 return "role" if normalise_arn(value) == normalise_arn(who.role_arn) else None
             return "role" if entry.role_name == who.role_name else None
         return None
-    if kind in ("Service", "Federated", "CanonicalUser"):
-        return "specific" if value == who.arn else None
+    if value != who.arn:
+        return None
+    if kind == "Service":  # a service principal; "can't be "Service": "*""
+        return "specific" if who.kind == "service" else None
+    if kind == "Federated":  # an identity provider
+        return "specific" if _is_identity_provider(who) else None
+    if kind == "CanonicalUser":  # an S3 canonical user ID: no ARN, no service name, not "*"
+        return "specific" if who.kind == "other" and ":" not in value and "." not in value else None
     return None
+
+
+def _is_identity_provider(who: PrincipalInfo) -> bool:
+    """A SAML or OIDC provider (``arn:aws:iam::ACCOUNT:saml-provider/NAME``, ``oidc-provider/``),
+    or a web identity provider named like a service (``cognito-identity.amazonaws.com``, which
+    this engine cannot tell from a service principal), as in the Principal page's examples."""
+    parts = who.arn.split(":", 5)
+    return who.kind == "service" or (who.kind == "other" and len(parts) == 6 and parts[2].lower() == "iam"
+                                     and parts[5].startswith(("saml-provider/", "oidc-provider/")))

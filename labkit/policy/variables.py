@@ -26,10 +26,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .matching import wildcard_regex
+from .matching import arn_pattern_regex, wildcard_regex
 
 __all__ = ["arn_template_regexes", "has_variables", "match_templates", "parse_template", "resolve",
-           "template_regex", "VariableError"]
+           "template_pieces", "template_regex", "VariableError"]
 
 _VAR = re.compile(r"\$\{([^}]*)\}")
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
@@ -96,20 +96,32 @@ def resolve(text: str, context) -> str | None:
     return "".join(out)
 
 
-def template_regex(text: str, context) -> str | None:
-    """A wildcard regex for ``text`` after replacement; escapes and values stay literal."""
+def template_pieces(text: str, context) -> tuple[tuple[str, bool], ...] | None:
+    """``text`` after replacement as ``(text, wild)`` pieces, ``wild`` true where ``*`` and
+    ``?`` are wildcards (text written in the policy) and false where they are literal
+    (``${*}``, ``${?}``, a replaced value); None if a variable cannot be replaced.
+
+    >>> template_pieces("a${*}${aws:username}*", {"aws:username": ("b?",)})
+    (('a', True), ('*', False), ('b?', False), ('*', True))
+    """
     out = []
     for part in parse_template(text):
-        if part[0] == "lit":
-            out.append(wildcard_regex(part[1]))
-        elif part[0] == "esc":
-            out.append(re.escape(part[1]))
-        else:
+        if part[0] == "var":
             value = _value(part, context)
             if value is None:
                 return None
-            out.append(re.escape(value))
-    return "".join(out)
+            out.append((value, False))
+        else:
+            out.append((part[1], part[0] == "lit"))
+    return tuple(out)
+
+
+def template_regex(text: str, context) -> str | None:
+    """A wildcard regex for ``text`` after replacement; escapes and values stay literal."""
+    pieces = template_pieces(text, context)
+    if pieces is None:
+        return None
+    return "".join(wildcard_regex(piece) if wild else re.escape(piece) for piece, wild in pieces)
 
 
 def arn_template_regexes(text: str, context) -> tuple[str, ...] | None:
@@ -144,15 +156,23 @@ def arn_template_regexes(text: str, context) -> tuple[str, ...] | None:
 
 
 def match_templates(patterns: tuple[str, ...], value: str, context: dict) -> bool:
-    """Does ``value`` match any of ``patterns`` once their variables are replaced from
-    ``context``? A pattern whose variable has no value in ``context`` matches nothing.
+    """Does ``value`` match any of ``patterns`` (``Resource`` or ``NotResource`` entries)
+    once their variables are replaced from ``context``? A pattern whose variable has no
+    value in ``context`` matches nothing. Wildcards keep to their ARN field as in a pattern
+    without variables (one rule, :func:`~labkit.policy.matching.arn_pattern_regex`): "You
+    can use wildcard characters (* and ?) within the individual segments of an ARN (the
+    parts separated by colons)":
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
 
     >>> match_templates(("arn:aws:s3:::home/${aws:username}/*",), "arn:aws:s3:::home/alice/x",
     ...                 {"aws:username": ("alice",)})
     True
+    >>> match_templates(("arn:aws:ec2:*1:instance/${aws:username}",),
+    ...                 "arn:aws:ec2:us-east-1:111111111111:instance/alice", {"aws:username": ("alice",)})
+    False
     """
     for pattern in patterns:
-        regex = template_regex(pattern, context)
-        if regex is not None and re.match(regex + r"\Z", value, re.DOTALL):
+        pieces = template_pieces(pattern, context)
+        if pieces is not None and re.match(arn_pattern_regex(pieces) + r"\Z", value, re.DOTALL):
             return True
     return False
