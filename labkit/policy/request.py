@@ -1,13 +1,19 @@
 """An authorization request: who, what action, on which resource, with what context.
 
 Introduced in ``notebooks/02-guardrails.ipynb``. Condition keys that AWS fills in from the
-principal (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:username``):
+principal (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalIsAWSService``,
+``aws:PrincipalServiceName``, ``aws:username``), each only where AWS includes it
+(:func:`_principal_keys`):
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
 
 >>> r = Request(principal="arn:aws:iam::111111111111:user/alice", action="S3:GetObject",
 ...             resource="arn:aws:s3:::b/k", context={"AWS:SourceIp": "10.0.0.1"})
 >>> r.principal_account, r.resource_account, r.context_values["aws:sourceip"]
 ('111111111111', '111111111111', ('10.0.0.1',))
+>>> sorted(Request(principal="*", action="s3:GetObject").context_values.items())
+[('aws:principalaccount', ('anonymous',))]
+>>> sorted(Request(principal="cloudtrail.amazonaws.com", action="s3:PutObject").context_values.items())
+[('aws:principalisawsservice', ('true',)), ('aws:principalservicename', ('cloudtrail.amazonaws.com',))]
 """
 from __future__ import annotations
 
@@ -77,8 +83,12 @@ class Request:
     principal or ``*``; ``context`` maps condition keys to strings or lists of strings
     (numbers and booleans are written as AWS writes them: ``True`` is ``"true"``; ``None``
     leaves the key out).
-    ``aws:PrincipalArn``, ``aws:PrincipalAccount`` (and ``aws:username`` for users) default
-    from ``principal`` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+    The principal's condition keys (``aws:PrincipalArn``, ``aws:PrincipalAccount``,
+    ``aws:PrincipalIsAWSService``, ``aws:PrincipalServiceName``, ``aws:username``) default
+    from ``principal`` where AWS includes them: an anonymous caller (``*``) has no
+    ``aws:PrincipalArn`` and the account ``anonymous``, a service principal has
+    ``aws:PrincipalServiceName`` and no ARN or account (:func:`_principal_keys`;
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
 
     For a role session, ``aws:PrincipalArn`` is the role's ARN *with its path*; a session
     ARN carries no path, so give it in ``context`` when the role has one (enforcement does):
@@ -150,13 +160,52 @@ def _fill(own: dict) -> None:
     own["resource_key"] = normalise_arn(resource)
     if account is None:
         own["resource_account"] = arn_account(resource) or who.account
+    _principal_keys(values, who)
+    own["context_values"] = values
+
+
+_SIGNED_IAM = frozenset({"role", "assumed-role", "user", "root", "federated"})
+
+
+def _principal_keys(values: dict, who: PrincipalInfo) -> None:
+    """Fill in the principal's condition keys the request does not give, only where AWS
+    includes them ("Availability" on the condition keys page,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html ):
+
+    - ``aws:PrincipalArn``: "This key is included in the request context for all signed
+      requests. Anonymous requests do not include this key", for an IAM role (a session's
+      role ARN: "the request context returns the ARN of the role, not the ARN of the user
+      that assumed the role"), user, STS federated user or root user. The page lists no
+      value for a service principal, whose name is in ``aws:PrincipalServiceName``, so a
+      service principal gets none either (this engine's reading of that list);
+    - ``aws:PrincipalAccount``: "For anonymous requests, the request context returns
+      anonymous"; a service principal has no account, so none;
+    - ``aws:PrincipalIsAWSService``: "set to true when a service uses a service principal
+      to perform a direct action on your resources", false for an IAM principal's own
+      request; "Anonymous requests do not include this key";
+    - ``aws:PrincipalServiceName``: "present in the request when the call is made by an AWS
+      service principal. This key is not present in any other situation";
+    - ``aws:username`` for an IAM user.
+
+    A principal of kind ``other`` (an identity provider's ARN, ...) keeps the old defaults:
+    its ARN as ``aws:PrincipalArn`` and its account.
+    """
+    kind = who.kind
+    if kind == "anonymous":
+        values.setdefault("aws:principalaccount", ("anonymous",))
+        return
+    if kind == "service":
+        values.setdefault("aws:principalisawsservice", ("true",))
+        values.setdefault("aws:principalservicename", (who.arn,))
+        return
     # for a role session, aws:PrincipalArn is the role's ARN (the session ARN has no path)
-    values.setdefault("aws:principalarn", (who.role_arn if who.kind == "assumed-role" else principal,))
+    values.setdefault("aws:principalarn", (who.role_arn if kind == "assumed-role" else who.arn,))
     if who.account:
         values.setdefault("aws:principalaccount", (who.account,))
+    if kind in _SIGNED_IAM:
+        values.setdefault("aws:principalisawsservice", ("false",))
     if who.user_name:
         values.setdefault("aws:username", (who.user_name,))
-    own["context_values"] = values
 
 
 def refuse_arguments(request: Any, policies: Any) -> None:
