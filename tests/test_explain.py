@@ -159,25 +159,39 @@ def test_notprincipal_deny_with_boundary_is_explained():
     assert without.result == "Allowed" and not without.details[0].statements[0].applies
 
 
-@pytest.mark.parametrize("principal,scps_apply,rcps_apply", [
-    (DEV, True, True),
+@pytest.mark.parametrize("principal,scps_apply,rcps_apply,identity_applies", [
+    (DEV, True, True, True),
     # service-linked roles: exempt from both (orgs_manage_policies_scps.html, ..._rcps.html)
-    ("arn:aws:iam::222222222222:role/aws-service-role/ops.example.amazonaws.com/AWSServiceRoleForOps", False, False),
+    ("arn:aws:iam::222222222222:role/aws-service-role/ops.example.amazonaws.com/AWSServiceRoleForOps",
+     False, False, True),
     # a service principal is in no member account: SCPs do not apply, RCPs do
-    # (orgs_manage_policies_authorization_policies.html)
-    ("cloudtrail.amazonaws.com", False, True),
+    # (orgs_manage_policies_authorization_policies.html); it is no IAM identity, so it has no
+    # identity-based policies, boundary or session policies (reference_policies_elements_principal.html)
+    ("cloudtrail.amazonaws.com", False, True, False),
+    ("*", False, True, False),
 ])
-def test_level_outcomes_and_details_only_where_the_paths_apply(principal, scps_apply, rcps_apply):
+def test_level_outcomes_and_details_only_where_the_paths_apply(principal, scps_apply, rcps_apply,
+                                                               identity_applies):
     rcp = parse_policy({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]},
                        name="RCPFullAWSAccess", kind="rcp")
+    boundary = parse_policy({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]},
+                            name="deny-all boundary", kind="boundary")
+    bucket = bucket_policy({"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+                            "Resource": "arn:aws:s3:::logs/*"})
     request = Request(principal=principal, action="s3:PutObject", resource="arn:aws:s3:::logs/k",
                       resource_account="222222222222")
-    decision = evaluate(request, PolicySet(identity=[ADMIN], scps=path(("Root", [FULL, DENY_REGIONS])),
+    # ADMIN and a deny-all boundary are given for every principal: they count only where they apply
+    decision = evaluate(request, PolicySet(identity=[ADMIN], boundary=boundary, session_policies=[EC2_SESSION],
+                                           resource_policy=bucket, scps=path(("Root", [FULL, DENY_REGIONS])),
                                            rcps=path(("Root", [rcp]))))
     assert (decision.scp_levels is not None) == scps_apply
     assert (decision.rcp_levels is not None) == rcps_apply
     kinds = {report.kind for report in decision.details}
     assert ("scp" in kinds) == scps_apply and ("rcp" in kinds) == rcps_apply
+    assert {"identity", "boundary", "session"} & kinds == ({"identity", "boundary", "session"}
+                                                           if identity_applies else set())
+    # the boundary's Deny counts for an IAM identity, and is not read for the others
+    assert decision.result == ("ExplicitlyDenied" if identity_applies else "Allowed"), str(decision)
 
 
 def test_sentence_names_an_anonymous_caller():
@@ -188,3 +202,22 @@ def test_sentence_names_an_anonymous_caller():
     text = str(evaluate(request, PolicySet()))
     assert text.startswith("An anonymous caller (*) is not authorized to perform: s3:GetObject"), text
     assert "because no resource-based policy allows" in text, text
+
+
+@pytest.mark.parametrize("action,resource,quote", [
+    ("kms:Decrypt", "arn:aws:kms:us-east-1:222222222222:key/k1", "All AWS KMS operations require Signature Version 4"),
+    ("sts:AssumeRole", "arn:aws:iam::222222222222:role/Public",
+     "You must use credentials for an IAM user or an IAM role to call AssumeRole"),
+])
+def test_sentence_says_an_anonymous_request_is_not_signed(action, resource, quote):
+    """A trust or key policy naming "*" does not let an anonymous caller in: the AssumeRole API
+    reference (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html) and
+    the KMS API reference (https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html)."""
+    policy = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": action, "Resource": "*"}]}, name="open", kind="resource")
+    request = Request(principal="*", action=action, resource=resource, resource_account="222222222222")
+    decision = evaluate(request, PolicySet(resource_policy=policy))
+    assert decision.result == "ImplicitlyDenied"
+    text = str(decision)
+    assert text.startswith(f"An anonymous caller (*) is not authorized to perform: {action}"), text
+    assert f"because its request is not signed (\"{quote}\")" in text, text

@@ -17,16 +17,36 @@ Introduced in ``notebooks/02-guardrails.ipynb``. Sources:
   session of the role) but not one to a session ARN, and a resource policy's Deny with
   ``NotPrincipal`` always denies a principal that has a boundary:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
-- nor one made with ``"Principal": "*"``: "Identity-based policy types, such as permissions
-  boundaries or session policies, do not limit permissions granted using the
-  aws:PrincipalArn condition key with a wildcard(*) in the Principal element, unless the
-  identity-based policies contain an explicit deny" ("IAM role principals" in
-  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html )
-- a service principal or an anonymous caller (``*``) has no identity-based policies and no
-  account: the resource policy alone grants ("using a wildcard (*) with an Allow effect
-  grants access to all users, including anonymous users", same page), and SCPs, which set
-  "the maximum permissions available to principals in your member accounts", do not apply:
+- nor one made with ``"Principal": "*"`` and an ``aws:PrincipalArn`` condition:
+  "Identity-based policy types, such as permissions boundaries or session policies, do not
+  limit permissions granted using the aws:PrincipalArn condition key with a wildcard(*) in
+  the Principal element, unless the identity-based policies contain an explicit deny"
+  ("IAM role principals" in
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html ).
+  The engine extends this to ``"Principal": "*"`` without a condition. That is an
+  inference, not AWS's sentence: a condition can only narrow a grant, so a grant that is not
+  capped when narrowed to the caller's ``aws:PrincipalArn`` is not capped when left wide
+  (rules.jsonl ``boundary-does-not-cap-unconditioned-wildcard-grant-to-role``);
+- a service principal or an anonymous caller (``*``) is no IAM identity and has no account:
+  "Identity-based policies are permissions policies that you attach to IAM identities
+  (users, groups, or roles)" (Principal page), a boundary caps what "an identity-based
+  policy can grant to an IAM entity"
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html ) and
+  session policies come with "a temporary session for a role or federated user"
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session ),
+  so evaluation reads none of these for it, Denies included; the resource policy alone
+  grants ("For resource-based policies, using a wildcard (*) with an Allow effect grants
+  access to all users, including anonymous users (public access)", Principal page); SCPs,
+  which set "the maximum permissions available to principals in your member accounts", do
+  not apply:
   https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_authorization_policies.html
+- an anonymous caller cannot call ``sts:AssumeRole`` ("You must use credentials for an IAM
+  user or an IAM role to call AssumeRole":
+  https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html ) or any KMS
+  operation ("Requests must be signed by using an access key ID and a secret access key";
+  "All AWS KMS operations require Signature Version 4":
+  https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html ), whatever a trust or
+  key policy naming ``"*"`` says (:func:`unsigned_reason`);
 - ``sts:GetCallerIdentity`` needs no permission and cannot be denied:
   https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 
@@ -46,7 +66,7 @@ from .model import Decision, Level, Policy, PolicySet, Request, Statement
 from .request import refuse_arguments
 
 __all__ = ["evaluate", "organization_paths", "resource_kind", "statement_applies", "scan_policy",
-           "level_allows"]
+           "level_allows", "has_identity_policies", "unsigned_reason"]
 
 _TRUST_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
                   "sts:tagsession", "sts:setsourceidentity", "sts:setcontext")
@@ -115,6 +135,35 @@ def level_allows(level: Level, request: Request) -> tuple[Statement | None, Stat
     return None, None, None
 
 
+def has_identity_policies(request: Request) -> bool:
+    """Can identity-based policies, a permissions boundary or session policies apply to the
+    requester? Not for a service principal or an anonymous caller, which are no IAM identity
+    (sources in the module docstring)."""
+    return request.who.kind not in _NO_ACCOUNT
+
+
+def unsigned_reason(request: Request) -> str | None:
+    """Why an anonymous caller cannot make ``request`` (its request is unsigned), or None:
+    ``sts:AssumeRole`` and every KMS operation must be signed (module docstring). Left alone:
+    ``sts:AssumeRoleWithSAML`` and ``sts:AssumeRoleWithWebIdentity`` ("Calling
+    AssumeRoleWithSAML does not require the use of AWS security credentials", API reference),
+    and ``sts:TagSession``, ``sts:SetSourceIdentity``, ``sts:SetContext``, for which no AWS
+    sentence we found says so on their own.
+
+    >>> unsigned_reason(Request(principal="*", action="kms:Decrypt"))
+    'All AWS KMS operations require Signature Version 4'
+    >>> unsigned_reason(Request(principal="*", action="s3:GetObject")) is None
+    True
+    """
+    if request.who.kind != "anonymous":
+        return None
+    if request.action_key == "sts:assumerole":
+        return "You must use credentials for an IAM user or an IAM role to call AssumeRole"
+    if request.action_key.startswith("kms:"):
+        return "All AWS KMS operations require Signature Version 4"
+    return None
+
+
 def resource_kind(request: Request, policies: PolicySet) -> str:
     """``trust`` for a role's trust policy, ``kms`` for a key policy, else ``resource``."""
     if policies.resource_kind:
@@ -147,7 +196,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
        (for a role session too: the grant names the role) but not one to a session ARN,
        to ``"*"`` or to a user; a Deny with ``NotPrincipal`` always denies a principal with
        a boundary; a service principal or anonymous caller needs the resource policy to
-       name it (SCPs do not apply to it, RCPs do);
+       name it (SCPs do not apply to it, RCPs do; steps 5-7 do not exist for it), and an
+       anonymous caller cannot call ``sts:AssumeRole`` or KMS at all;
     5. identity-based policies must allow (the account root user needs none);
     6. the permissions boundary, when there is one, must allow;
     7. session policies, when the session was made with any (``PolicySet.session_policies``),
@@ -182,8 +232,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
             elif not allows and gap is None:
                 gap = (name, level)
     scanned = {}
-    bounded = policies.boundary is not None
-    for label, entries, every in _others(policies, kind):
+    bounded = policies.boundary is not None and not outside
+    for label, entries, every in _others(policies, kind, outside):
         deny, allows = _scan(entries, request, every, bounded and label == kind)
         if deny is not None:
             denies.append((label, deny[0], deny[1]))
@@ -200,7 +250,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     grants = scanned.get(kind, ())
     direct = any(how != "account" for how in grants)
     if outside:  # no identity-based policies: the resource policy must name it (or "*")
-        if direct:
+        if direct and unsigned_reason(request) is None:
             return _decide("Allowed", request, policies, [])
         return _decide("ImplicitlyDenied", request, policies, [(_BLOCKER[kind], None, None)])
     identity_ok = who.kind == "root" or bool(scanned.get("identity"))
@@ -249,9 +299,11 @@ def organization_paths(request: Request, policies: PolicySet) -> tuple[tuple[Lev
     return (None if who.kind in _NO_ACCOUNT else policies.scps), policies.rcps
 
 
-def _others(policies: PolicySet, kind: str):
+def _others(policies: PolicySet, kind: str, outside: bool):
     if policies.resource_policy is not None:
         yield kind, policies.resource_policy.entries, True
+    if outside:
+        return  # a service principal or an anonymous caller: no identity-based policies
     if policies.identity:
         yield "identity", policies.identity_entries, False
     if policies.boundary is not None:

@@ -129,16 +129,22 @@ def _report(kind: str, policy: Policy, request: Request, level: str | None = Non
 
 def explain_policies(request: Request, policies: PolicySet) -> tuple[PolicyReport, ...]:
     """A report for every policy in ``policies`` that applies to ``request``, in AWS's order
-    of evaluation (SCPs and RCPs only where they apply: see ``evaluate.organization_paths``)."""
-    from .evaluate import organization_paths, resource_kind
+    of evaluation: SCPs and RCPs only where they apply (``evaluate.organization_paths``),
+    identity-based policies, boundary and session policies only for a requester that can
+    have them, not a service principal or an anonymous caller
+    (``evaluate.has_identity_policies``)."""
+    from .evaluate import has_identity_policies, organization_paths, resource_kind
     out = []
     scps, rcps = organization_paths(request, policies)
     for kind, levels in (("rcp", rcps), ("scp", scps)):
         for level in levels or ():
             out.extend(_report(kind, p, request, level.label) for p in level.policies)
+    identity = has_identity_policies(request)
     if policies.resource_policy is not None:
         out.append(_report(resource_kind(request, policies), policies.resource_policy, request,
-                           bounded=policies.boundary is not None))
+                           bounded=identity and policies.boundary is not None))
+    if not identity:
+        return tuple(out)
     out.extend(_report("identity", p, request) for p in policies.identity)
     if policies.boundary is not None:
         out.append(_report("boundary", policies.boundary, request))
@@ -191,6 +197,10 @@ def sentence(decision: Decision) -> str:
                     where = f" ({_where(report, hit.statement)})"
                     break
         return f"{denied} with an explicit deny in {_article(PHRASES[blocker])}{where}"
+    from .evaluate import unsigned_reason
+    unsigned = unsigned_reason(request)
+    if unsigned is not None:  # evaluate() never allows these, whatever the policies say
+        return f"{denied} because its request is not signed (\"{unsigned}\")"
     reasons = []
     for blocker in decision.blocked_by:
         if blocker == "trust":
