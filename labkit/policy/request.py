@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .conditions import scalar_text
 from .matching import PrincipalInfo, arn_account, normalise_arn, principal_info, session_role_arn
 
 __all__ = ["PolicyInputError", "Request", "refuse_arguments"]
@@ -59,7 +60,7 @@ def _text(value: Any, key: str) -> str:
         raise PolicyInputError(
             f"Request context value of {key!r} must be a string, a number, a boolean or a "
             f"list of them; got {type(value).__name__} {value!r}")
-    return str(value)
+    return scalar_text(value)  # a float in plain decimals, as the Numeric operators read it
 
 
 def _check_principal(principal: Any, who: PrincipalInfo | None) -> None:
