@@ -42,11 +42,10 @@ import base64
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable
 
+from .condition_values import date_seconds, number, scalar_text
 from .matching import compile_wildcards
 from .variables import arn_template_regexes, has_variables, resolve, template_regex
 
@@ -100,87 +99,16 @@ def _like(value: str, policy) -> bool:
     return policy(value)
 
 
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z").match
-
-
-def _number(text: str) -> float | None:
-    """The value of an integer or decimal ("comparing a key to an integer or decimal value"),
-    else None: Python's own float spellings (``1_000``, ``nan``, ``inf``, ``1e3``) are not
-    numbers to IAM's Numeric operators.
-
-    >>> _number("-2.5"), _number("10"), _number("1_000"), _number("nan")
-    (-2.5, 10.0, None, None)
-    """
-    if type(text) is not str or _DECIMAL(text) is None:
-        return None
-    return float(text)
-
-
 def _numeric(compare: Callable[[float, float], bool]):
     def match(value: str, policy: float | None) -> bool:
-        number = _number(value)
-        return number is not None and policy is not None and compare(number, policy)
+        found = number(value)
+        return found is not None and policy is not None and compare(found, policy)
     return match
-
-
-_W3C_DATE = re.compile(
-    r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})"
-    r"(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2}))?)?)?\Z").match
-"""The six profiles of https://www.w3.org/TR/NOTE-datetime (YYYY, YYYY-MM, YYYY-MM-DD,
-YYYY-MM-DDThh:mmTZD, YYYY-MM-DDThh:mm:ssTZD, YYYY-MM-DDThh:mm:ss.sTZD; TZD is Z or
-+hh:mm or -hh:mm)."""
-
-
-def _date(text: str) -> float | None:
-    """Seconds since the epoch from one of the W3C profiles of ISO 8601 or from epoch (UNIX)
-    time, else None. The operators page: "You must specify date/time values with one of the
-    W3C implementations of the ISO 8601 date formats or in epoch (UNIX) time"
-    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date,
-    linking https://www.w3.org/TR/NOTE-datetime). Exactly these are accepted:
-
-    - ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``: the first instant of that year, month or day, UTC.
-    - ``YYYY-MM-DDThh:mmTZD``, ``...Thh:mm:ssTZD``, ``...Thh:mm:ss.sTZD``: a time needs its
-      zone designator (``Z``, ``+hh:mm`` or ``-hh:mm``), as every time profile of the W3C
-      note writes one; a time without it is not one of the profiles and is not read as UTC.
-    - epoch time: an integer or decimal number of seconds.
-
-    A bare four-digit ``YYYY`` is both a W3C year and a number; it is read as the year (its
-    first instant, UTC), since epoch seconds 1000-9999 would fall in the first three hours of
-    1970. Any other number is epoch seconds: ``20240101`` is 1970-08-23T06:15:01Z, never
-    2024-01-01 (the W3C profiles have no ``YYYYMMDD``). Anything else (ISO week dates
-    ``2024-W01-1``, a space instead of ``T``, ``2024-01-01T00:00``, lower-case ``z``) is no
-    date and so matches nothing, as an unparsable value does.
-
-    >>> _date("2024") == _date("2024-01") == _date("2024-01-01T00:00:00Z") == _date("1704067200")
-    True
-    >>> _date("2024-01-01T01:00+01:00") == _date("2024-01-01T00:00:00.0Z"), _date("2024-01-01 00:00Z")
-    (True, None)
-    """
-    if type(text) is not str:
-        return None
-    found = _W3C_DATE(text)
-    if found is None:
-        return _number(text)  # epoch (UNIX) time
-    year, month, day, hour, minute, second, fraction, zone = found.groups()
-    try:
-        if zone is None or zone == "Z":
-            tz = timezone.utc
-        else:
-            hours, minutes = int(zone[1:3]), int(zone[4:6])
-            if hours > 23 or minutes > 59:
-                return None
-            offset = timedelta(hours=hours, minutes=minutes)
-            tz = timezone(-offset if zone[0] == "-" else offset)
-        moment = datetime(int(year), int(month or 1), int(day or 1), int(hour or 0),
-                          int(minute or 0), int(second or 0), tzinfo=tz)
-    except ValueError:  # month 13, day 31 of a 30-day month, hour 24, second 60
-        return None
-    return moment.timestamp() + (float(fraction) if fraction else 0.0)
 
 
 def _dated(compare: Callable[[float, float], bool]):
     def match(value: str, policy: float | None) -> bool:
-        moment = _date(value)
+        moment = date_seconds(value)
         return moment is not None and policy is not None and compare(moment, policy)
     return match
 
@@ -255,12 +183,12 @@ OPERATORS: dict[str, Operator] = {
     **_family("String", str.casefold, {"StringEqualsIgnoreCase": (_eq_ci, False),
                                        "StringNotEqualsIgnoreCase": (_eq_ci, True)}),
     **_family("String", _like_prepare, {"StringLike": (_like, False), "StringNotLike": (_like, True)}),
-    **_family("Numeric", _number, {
+    **_family("Numeric", number, {
         "NumericEquals": (_numeric(_same), False), "NumericNotEquals": (_numeric(_same), True),
         "NumericLessThan": (_numeric(_lt), False), "NumericLessThanEquals": (_numeric(_le), False),
         "NumericGreaterThan": (_numeric(_gt), False),
         "NumericGreaterThanEquals": (_numeric(_ge), False)}),
-    **_family("Date", _date, {
+    **_family("Date", date_seconds, {
         "DateEquals": (_dated(_same), False), "DateNotEquals": (_dated(_same), True),
         "DateLessThan": (_dated(_lt), False), "DateLessThanEquals": (_dated(_le), False),
         "DateGreaterThan": (_dated(_gt), False), "DateGreaterThanEquals": (_dated(_ge), False)}),
@@ -313,24 +241,6 @@ def takes_variables(operator: str) -> bool:
     """
     base = split_operator(operator)[1]
     return base != "Null" and OPERATORS[base].family in _VARIABLE_FAMILIES
-
-
-def scalar_text(value: str | bool | int | float) -> str:
-    """The condition text of a JSON scalar: ``true``/``false`` for a boolean, an integer's
-    digits, a float in plain decimal notation (never an exponent, which the Numeric and Date
-    operators do not read: they take "an integer or decimal value" and epoch time), a string
-    unchanged. The parser writes policy values with it; the request context may too.
-
-    >>> scalar_text(True), scalar_text(10), scalar_text(0.00001), scalar_text(1e21), scalar_text(2.5)
-    ('true', '10', '0.00001', '1000000000000000000000', '2.5')
-    """
-    if type(value) is str:
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")  # repr: the shortest digits that round-trip
-    return str(value)
 
 
 def _null_expected(key: str, values: tuple[str, ...]) -> set[str]:

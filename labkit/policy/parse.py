@@ -25,7 +25,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .conditions import UnknownOperatorError, scalar_text, takes_variables
+from .condition_values import scalar_text
+from .conditions import UnknownOperatorError, takes_variables
 from .model import POLICY_KINDS, Condition, Policy, Statement
 from .variables import VariableError, parse_template
 
@@ -186,7 +187,7 @@ def _conditions(value: Any, where: str, variables: bool = True) -> tuple[Conditi
 def _condition_texts(values: Any, operator: str, key: str, where: str) -> list[str]:
     """Condition values as text: JSON booleans as ``true``/``false``, numbers in plain
     decimal (``0.00001``, not ``1e-05``, which the Numeric and Date operators would not read;
-    see :func:`~labkit.policy.conditions.scalar_text`)."""
+    see :func:`~labkit.policy.condition_values.scalar_text`)."""
     if not isinstance(values, list):
         values = [values]
     texts = []

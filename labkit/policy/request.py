@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .conditions import scalar_text
+from .condition_values import scalar_text
 from .matching import PrincipalInfo, arn_account, normalise_arn, principal_info, session_role_arn
 
 __all__ = ["PolicyInputError", "Request", "refuse_arguments"]
