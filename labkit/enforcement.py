@@ -284,13 +284,16 @@ def global_context(lab, principal: str, *, principal_account: str | None,
         "aws:RequestedRegion": region,
         "aws:SecureTransport": "true",
         "aws:SourceIp": LAB_SOURCE_IP,
-        "aws:PrincipalIsAWSService": "false",
         "aws:ViaAWSService": "false",
         "aws:CurrentTime": datetime.fromtimestamp(int(now), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "aws:EpochTime": str(int(now)),
     }
     if principal_account:
         keys["aws:PrincipalAccount"] = principal_account
+    if info.kind in ("assumed-role", "role", "user", "root"):
+        # an IAM identity's own call; a service principal's is "true", an anonymous one has
+        # none (labkit.policy.request fills both: condition keys page, aws:PrincipalIsAWSService)
+        keys["aws:PrincipalIsAWSService"] = "false"
     entity = None
     if info.kind in ("assumed-role", "role", "user"):
         entity = who.entity if who is not None else ap.iam_entity(principal)

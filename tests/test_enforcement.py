@@ -6,6 +6,7 @@ the policy library); tests that change it put it back. Sources for each rule are
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from labkit import enforcement
 from labkit.applicable_policies import organization_id, scp_path
 from labkit.design import load_design
 from labkit.lab import Lab
-from labkit.policy import evaluate
+from labkit.policy import evaluate, parse_policy
 from casefiles import case_params
 
 CASES = Path(__file__).parent / "cases" / "enforcement" / "calls.jsonl"
@@ -435,3 +436,24 @@ def test_a_global_service_call_and_decide_agree_on_the_requested_region(lab, ser
     finally:
         org.detach_policy(PolicyId=policy, TargetId=account)
         org.delete_policy(PolicyId=policy)
+
+
+@pytest.mark.parametrize("principal,result,blocked_by", [
+    # a service principal's request has aws:PrincipalIsAWSService "true": the RCP exempts it
+    ("cloudtrail.amazonaws.com", "Allowed", ()),
+    # an anonymous request has no aws:PrincipalIsAWSService and no aws:PrincipalOrgID: the
+    # RCP's Deny applies (condition keys page, availability of each key)
+    ("*", "ExplicitlyDenied", ("rcp",)),
+])
+def test_service_and_anonymous_principals_meet_the_rcp_as_aws_describes(lab, principal, result, blocked_by):
+    bucket = "arn:aws:s3:::audit-trail-logs/AWSLogs/x"
+    policy = parse_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": bucket}]},
+        name="open-bucket-policy", kind="resource")
+    request, policies = enforcement.request_for(lab, principal=principal, action="s3:PutObject",
+                                                resource=bucket)
+    assert policies.rcps is not None
+    decision = evaluate(request, dataclasses.replace(policies, resource_policy=policy))
+    assert (decision.result, decision.blocked_by) == (result, blocked_by)
+    assert request.context_values.get("aws:principalisawsservice") == (
+        ("true",) if principal != "*" else None)

@@ -46,7 +46,8 @@ Introduced in ``notebooks/02-guardrails.ipynb``. Sources:
   operation ("Requests must be signed by using an access key ID and a secret access key";
   "All AWS KMS operations require Signature Version 4":
   https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html ), whatever a trust or
-  key policy naming ``"*"`` says (:func:`unsigned_reason`);
+  key policy naming ``"*"`` says, and the root user cannot call ``sts:AssumeRole``
+  (:func:`caller_refused`);
 - ``sts:GetCallerIdentity`` needs no permission and cannot be denied:
   https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 
@@ -66,7 +67,7 @@ from .model import Decision, Level, Policy, PolicySet, Request, Statement
 from .request import refuse_arguments
 
 __all__ = ["evaluate", "organization_paths", "resource_kind", "statement_applies", "scan_policy",
-           "level_allows", "has_identity_policies", "unsigned_reason"]
+           "level_allows", "has_identity_policies", "caller_refused"]
 
 _TRUST_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
                   "sts:tagsession", "sts:setsourceidentity", "sts:setcontext")
@@ -142,26 +143,50 @@ def has_identity_policies(request: Request) -> bool:
     return request.who.kind not in _NO_ACCOUNT
 
 
-def unsigned_reason(request: Request) -> str | None:
-    """Why an anonymous caller cannot make ``request`` (its request is unsigned), or None:
-    ``sts:AssumeRole`` and every KMS operation must be signed (module docstring). Left alone:
-    ``sts:AssumeRoleWithSAML`` and ``sts:AssumeRoleWithWebIdentity`` ("Calling
-    AssumeRoleWithSAML does not require the use of AWS security credentials", API reference),
-    and ``sts:TagSession``, ``sts:SetSourceIdentity``, ``sts:SetContext``, for which no AWS
-    sentence we found says so on their own.
+_ASSUME_ROLE_ROOT = ("You cannot call AssumeRole by using AWS root account credentials; access is "
+                     "denied. You must use credentials for an IAM user or an IAM role to call AssumeRole")
 
-    >>> unsigned_reason(Request(principal="*", action="kms:Decrypt"))
-    'All AWS KMS operations require Signature Version 4'
-    >>> unsigned_reason(Request(principal="*", action="s3:GetObject")) is None
+
+def caller_refused(request: Request) -> str | None:
+    """Why this caller can never make ``request``, whatever the policies say (a clause for
+    the explanation), or None:
+
+    - an anonymous caller's request is not signed, and ``sts:AssumeRole``, every KMS
+      operation and ``sts:GetCallerIdentity`` ("Returns details about the IAM user or role
+      whose credentials are used to call the operation":
+      https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html ) need
+      a signed one (module docstring). Left alone: ``sts:AssumeRoleWithSAML`` and
+      ``sts:AssumeRoleWithWebIdentity`` ("Calling AssumeRoleWithSAML does not require the
+      use of AWS security credentials", API reference), and ``sts:TagSession``,
+      ``sts:SetSourceIdentity``, ``sts:SetContext``, for which no AWS sentence we found says so;
+    - the root user cannot call ``sts:AssumeRole``: "Important: You cannot call AssumeRole by
+      using AWS root account credentials; access is denied. You must use credentials for an
+      IAM user or an IAM role to call AssumeRole." (the AssumeRole API reference,
+      https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html , as the AWS
+      SDKs' documentation of AssumeRole carried it; AWS answers such a call with
+      ``AccessDenied``, "Roles may not be assumed by root accounts").
+
+    >>> caller_refused(Request(principal="*", action="kms:Decrypt"))
+    'its request is not signed ("All AWS KMS operations require Signature Version 4")'
+    >>> caller_refused(Request(principal="*", action="s3:GetObject")) is None
     True
+    >>> caller_refused(Request(principal="arn:aws:iam::111111111111:root", action="sts:AssumeRole"))[:40]
+    'the root user cannot call sts:AssumeRole'
     """
-    if request.who.kind != "anonymous":
+    kind, action = request.who.kind, request.action_key
+    if kind == "root" and action == "sts:assumerole":
+        return f'the root user cannot call sts:AssumeRole ("{_ASSUME_ROLE_ROOT}")'
+    if kind != "anonymous":
         return None
-    if request.action_key == "sts:assumerole":
-        return "You must use credentials for an IAM user or an IAM role to call AssumeRole"
-    if request.action_key.startswith("kms:"):
-        return "All AWS KMS operations require Signature Version 4"
-    return None
+    if action == "sts:assumerole":
+        why = "You must use credentials for an IAM user or an IAM role to call AssumeRole"
+    elif action.startswith("kms:"):
+        why = "All AWS KMS operations require Signature Version 4"
+    elif action == "sts:getcalleridentity":
+        why = "Returns details about the IAM user or role whose credentials are used to call the operation"
+    else:
+        return None
+    return f'its request is not signed ("{why}")'
 
 
 def resource_kind(request: Request, policies: PolicySet) -> str:
@@ -212,7 +237,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     """
     if type(request) is not Request or type(policies) is not PolicySet:
         refuse_arguments(request, policies)  # raises unless a subclass
-    if request.action_key in _NOT_DENIABLE:
+    if request.action_key in _NOT_DENIABLE and request.who.kind != "anonymous":
         return Decision._decided("Allowed", request, policies)
     who = request.who
     outside = who.kind in _NO_ACCOUNT  # a service principal or an anonymous caller
@@ -249,8 +274,10 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     # 4-7. grants
     grants = scanned.get(kind, ())
     direct = any(how != "account" for how in grants)
+    if caller_refused(request) is not None:  # no policy can let this caller make it
+        return _decide("ImplicitlyDenied", request, policies, [(_BLOCKER[kind], None, None)])
     if outside:  # no identity-based policies: the resource policy must name it (or "*")
-        if direct and unsigned_reason(request) is None:
+        if direct:
             return _decide("Allowed", request, policies, [])
         return _decide("ImplicitlyDenied", request, policies, [(_BLOCKER[kind], None, None)])
     identity_ok = who.kind == "root" or bool(scanned.get("identity"))

@@ -197,10 +197,10 @@ def sentence(decision: Decision) -> str:
                     where = f" ({_where(report, hit.statement)})"
                     break
         return f"{denied} with an explicit deny in {_article(PHRASES[blocker])}{where}"
-    from .evaluate import unsigned_reason
-    unsigned = unsigned_reason(request)
-    if unsigned is not None:  # evaluate() never allows these, whatever the policies say
-        return f"{denied} because its request is not signed (\"{unsigned}\")"
+    from .evaluate import caller_refused
+    refused = caller_refused(request)
+    if refused is not None:  # evaluate() never allows these, whatever the policies say
+        return f"{denied} because {refused}"
     reasons = []
     for blocker in decision.blocked_by:
         if blocker == "trust":

@@ -180,7 +180,15 @@ def _principal_keys(values: dict, who: PrincipalInfo) -> None:
       value for a service principal, whose name is in ``aws:PrincipalServiceName``, so a
       service principal gets none either (this engine's reading of that list);
     - ``aws:PrincipalAccount``: "For anonymous requests, the request context returns
-      anonymous"; a service principal has no account, so none;
+      anonymous". The page says the key "is included in the request context for all
+      requests" but gives no value for a service principal, which belongs to no account:
+      this engine leaves it out for one (its own reading; give it in the context to test a
+      policy that needs it);
+    - ``aws:PrincipalType`` and ``aws:userid`` for an anonymous request: ``Anonymous`` and
+      ``anonymous`` (both keys are "included in the request context for all requests,
+      including anonymous requests"; values from the table of
+      https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#principaltable );
+      for IAM principals the lab's enforcement fills them from IAM (unique IDs);
     - ``aws:PrincipalIsAWSService``: "set to true when a service uses a service principal
       to perform a direct action on your resources", false for an IAM principal's own
       request; "Anonymous requests do not include this key";
@@ -194,6 +202,8 @@ def _principal_keys(values: dict, who: PrincipalInfo) -> None:
     kind = who.kind
     if kind == "anonymous":
         values.setdefault("aws:principalaccount", ("anonymous",))
+        values.setdefault("aws:principaltype", ("Anonymous",))
+        values.setdefault("aws:userid", ("anonymous",))
         return
     if kind == "service":
         values.setdefault("aws:principalisawsservice", ("true",))
