@@ -11,7 +11,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-ke
 >>> r.principal_account, r.resource_account, r.context_values["aws:sourceip"]
 ('111111111111', '111111111111', ('10.0.0.1',))
 >>> sorted(Request(principal="*", action="s3:GetObject").context_values.items())
-[('aws:principalaccount', ('anonymous',))]
+[('aws:principalaccount', ('anonymous',)), ('aws:principaltype', ('Anonymous',)), ('aws:userid', ('anonymous',))]
 >>> sorted(Request(principal="cloudtrail.amazonaws.com", action="s3:PutObject").context_values.items())
 [('aws:principalisawsservice', ('true',)), ('aws:principalservicename', ('cloudtrail.amazonaws.com',))]
 """
