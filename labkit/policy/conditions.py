@@ -19,8 +19,9 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-si
   with ``Null``; this engine applies the qualifier's own rule for a missing key
   (``ForAllValues`` true, ``ForAnyValue`` false) and tests presence otherwise, which is what
   PMapper's tests record from IAM's policy simulator (nccgroup/PMapper,
-  ``test_null_condition_handling``). cloud-copilot/iam-simulate reads both as plain ``Null``;
-  the two differ only for ``ForAnyValue:Null`` "true" on a missing key.
+  ``test_null_condition_handling``). Another simulator, cloud-copilot/iam-simulate, reads
+  both as plain ``Null``; on a missing key the two readings then differ twice:
+  ``ForAllValues:Null`` "false" (true here) and ``ForAnyValue:Null`` "true" (false here).
 - Condition key names are case-insensitive; values compare as the operator says.
 - Policy variables are replaced only in the values of the String, ARN and Bool operators:
   the operators page says "You can use a policy variable with" those and "You can not use a
