@@ -84,16 +84,8 @@ def resolve(text: str, context) -> str | None:
     """``text`` with every variable replaced, or None if one cannot be replaced."""
     if "${" not in text:
         return text
-    out = []
-    for part in parse_template(text):
-        if part[0] == "var":
-            value = _value(part, context)
-            if value is None:
-                return None
-            out.append(value)
-        else:
-            out.append(part[1])
-    return "".join(out)
+    pieces = template_pieces(text, context)
+    return None if pieces is None else "".join(piece for piece, _wild in pieces)
 
 
 def template_pieces(text: str, context) -> tuple[tuple[str, bool], ...] | None:
@@ -136,15 +128,11 @@ def arn_template_regexes(text: str, context) -> tuple[str, ...] | None:
     ...                      {"aws:principalaccount": ("111",)})
     ('arn', 'aws', 'iam', '', '111', 'role/\\\\*')
     """
+    pieces = template_pieces(text, context)
+    if pieces is None:
+        return None
     parts: list[list[str]] = [[]]
-    for part in parse_template(text):
-        if part[0] == "var":
-            piece = _value(part, context)
-            if piece is None:
-                return None
-        else:
-            piece = part[1]
-        wildcards = part[0] == "lit"
+    for piece, wildcards in pieces:
         for index, run in enumerate(piece.split(":")):
             if index:
                 if len(parts) < 6:
