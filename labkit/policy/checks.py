@@ -252,8 +252,7 @@ class Checker:
             if not catalogue.is_condition_operator(operator):
                 self.add("error", "condition-operator-unknown", where,
                          f"unknown condition operator {operator!r} (see {catalogue.__name__} "
-                         "and https://docs.aws.amazon.com/IAM/latest/UserGuide/"
-                         "reference_policies_elements_condition_operators.html)",
+                         f"and {_OPERATORS_PAGE})",
                          field="Condition")
             if block.kind != "object" or not block.members:
                 self.add("error", "condition-shape", block,

@@ -240,7 +240,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     if request.action_key in _NOT_DENIABLE and request.who.kind != "anonymous":
         return Decision._decided("Allowed", request, policies)
     who = request.who
-    outside = who.kind in _NO_ACCOUNT  # a service principal or an anonymous caller
+    outside = not has_identity_policies(request)  # a service principal or an anonymous caller
     scps, rcps = organization_paths(request, policies)
     kind = resource_kind(request, policies)
 
